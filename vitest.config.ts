@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Node-side suites and the Chromium suites (playwright-core) all run under vitest.
+// Files run in separate forks; two cores on CI, so at most two at a time.
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    reporters: ['default'],
+    globalSetup: ['tests/setup/global.ts'],
+  },
+});
