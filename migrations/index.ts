@@ -1,0 +1,10 @@
+// The migration list, imported statically so it works the same under tsx,
+// vitest and any bundler (Kysely's FileMigrationProvider relies on a runtime
+// dynamic import of .ts files, which only some loaders support).
+// Add each new migration file here; names sort in the order they run.
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+};

@@ -1,0 +1,103 @@
+// Memory metadata (the Web2 copy; same UUIDs as the canister). Every query is
+// scoped by user_id, so another principal's ids simply do not exist here.
+import { ApiError } from '../errors.js';
+import type { MemoryRow, MemoryType } from '../db/schema.js';
+import type { MemoryInput } from '../schemas.js';
+import { chunks, type ServiceContext } from './context.js';
+import { toIso } from './time.js';
+
+export interface MemoryView {
+  id: string;
+  memory_type: MemoryType;
+  title: string | null;
+  description: string | null;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+const parseJson = (v: unknown): Record<string, unknown> =>
+  (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
+
+export const toMemoryView = (r: MemoryRow): MemoryView => ({
+  id: r.id,
+  memory_type: r.memory_type,
+  title: r.title,
+  description: r.description,
+  metadata: parseJson(r.metadata),
+  created_at: r.created_at,
+  updated_at: r.updated_at,
+});
+
+/**
+ * Creates or updates a memory by its id. The type is fixed at creation: the
+ * canister keys assets by it, so a different type for an existing id is a CONFLICT.
+ */
+export async function upsertMemory(
+  ctx: ServiceContext,
+  userId: string,
+  id: string,
+  input: MemoryInput,
+): Promise<{ memory: MemoryView; created: boolean }> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const now = toIso(ctx.now());
+    const existing = await trx.selectFrom('memories').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+    if (existing && existing.memory_type !== input.memory_type) {
+      throw new ApiError('CONFLICT', `memory ${id} exists with type ${existing.memory_type}`);
+    }
+    const values = {
+      title: input.title ?? null,
+      description: input.description ?? null,
+      metadata: JSON.stringify(input.metadata ?? {}),
+    };
+    if (existing) {
+      await trx.updateTable('memories').set({ ...values, updated_at: now }).where('user_id', '=', userId).where('id', '=', id).execute();
+    } else {
+      await trx
+        .insertInto('memories')
+        .values({ user_id: userId, id, memory_type: input.memory_type, ...values, created_at: now, updated_at: now })
+        .execute();
+    }
+    const row = await trx.selectFrom('memories').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirstOrThrow();
+    return { memory: toMemoryView(row), created: !existing };
+  });
+}
+
+export async function getMemory(ctx: ServiceContext, userId: string, id: string): Promise<MemoryView | null> {
+  const row = await ctx.db.selectFrom('memories').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+  return row ? toMemoryView(row) : null;
+}
+
+export async function listMemories(
+  ctx: ServiceContext,
+  userId: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ memories: MemoryView[]; next_cursor: string | null }> {
+  let q = ctx.db.selectFrom('memories').selectAll().where('user_id', '=', userId);
+  if (cursor) q = q.where('id', '>', cursor);
+  const rows = await q.orderBy('id').limit(limit + 1).execute();
+  const page = rows.slice(0, limit);
+  return { memories: page.map(toMemoryView), next_cursor: rows.length > limit ? page[page.length - 1].id : null };
+}
+
+/** Ids among `ids` that are not this user's memories. */
+export async function missingMemories(ctx: ServiceContext, userId: string, ids: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  const found = new Set<string>();
+  for (const part of chunks(unique, 900)) {
+    const rows = await ctx.db.selectFrom('memories').select('id').where('user_id', '=', userId).where('id', 'in', part).execute();
+    for (const r of rows) found.add(r.id);
+  }
+  return unique.filter((id) => !found.has(id));
+}
+
+/** Throws NOT_FOUND naming (a few of) the ids that are not this user's memories. */
+export async function requireMemories(ctx: ServiceContext, userId: string, ids: readonly string[]): Promise<void> {
+  const missing = await missingMemories(ctx, userId, ids);
+  if (missing.length > 0) {
+    throw new ApiError('NOT_FOUND', `memory not found: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`, {
+      missing_count: missing.length,
+    });
+  }
+}

@@ -1,0 +1,119 @@
+// Presence for memories and galleries, answered by SQL aggregates over
+// storage_edges (one query per request, whatever the gallery size).
+import { sql } from 'kysely';
+import type { MemoryType } from '../db/schema.js';
+import { chunks, type ServiceContext } from './context.js';
+import { completePercentage, galleryStatus, memoryStatus, type StorageStatus } from './presence-status.js';
+
+export interface MemoryPresence {
+  memory_id: string;
+  memory_type: MemoryType;
+  meta_neon: boolean;
+  asset_blob: boolean;
+  meta_icp: boolean;
+  asset_icp: boolean;
+  storage_status: { neon: boolean; blob: boolean; icp: boolean; icp_partial: boolean };
+  overall_status: StorageStatus;
+}
+
+export interface GalleryPresence {
+  gallery_id: string;
+  total_memories: number;
+  icp_complete_memories: number;
+  icp_any_memories: number;
+  icp_complete: boolean;
+  icp_any: boolean;
+  icp_complete_percentage: number;
+  storage_status: StorageStatus;
+}
+
+const flag = (backend: string, artifact: string) =>
+  sql<number>`max(case when e.backend = ${backend} and e.artifact = ${artifact} and e.present = 1 then 1 else 0 end)`;
+
+export async function memoriesPresence(ctx: ServiceContext, userId: string, ids: readonly string[]): Promise<MemoryPresence[]> {
+  const out: MemoryPresence[] = [];
+  for (const part of chunks([...new Set(ids)], 900)) {
+    const rows = await ctx.db
+      .selectFrom('memories as m')
+      .leftJoin('storage_edges as e', (j) => j.onRef('e.user_id', '=', 'm.user_id').onRef('e.memory_id', '=', 'm.id'))
+      .select([
+        'm.id as memory_id',
+        'm.memory_type as memory_type',
+        flag('blob', 'asset').as('asset_blob'),
+        flag('icp', 'metadata').as('meta_icp'),
+        flag('icp', 'asset').as('asset_icp'),
+      ])
+      .where('m.user_id', '=', userId)
+      .where('m.id', 'in', part)
+      .groupBy(['m.id', 'm.memory_type'])
+      .execute();
+    for (const r of rows) {
+      const f = {
+        memory_type: r.memory_type,
+        meta_neon: true, // the row itself is the Web2 metadata
+        asset_blob: Number(r.asset_blob) === 1,
+        meta_icp: Number(r.meta_icp) === 1,
+        asset_icp: Number(r.asset_icp) === 1,
+      };
+      const overall = memoryStatus(f);
+      out.push({
+        memory_id: r.memory_id,
+        ...f,
+        storage_status: { neon: f.meta_neon, blob: f.asset_blob, icp: overall === 'stored_forever', icp_partial: overall === 'partially_stored' },
+        overall_status: overall,
+      });
+    }
+  }
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return out.sort((a, b) => (order.get(a.memory_id) ?? 0) - (order.get(b.memory_id) ?? 0));
+}
+
+export async function galleriesPresence(ctx: ServiceContext, userId: string, galleryIds: readonly string[]): Promise<GalleryPresence[]> {
+  if (galleryIds.length === 0) return [];
+  // Per-memory ICP flags for this user's memories that have any ICP edge, then
+  // one aggregate per gallery over its membership.
+  const icp = ctx.db
+    .selectFrom('storage_edges as e')
+    .innerJoin('memories as m', (j) => j.onRef('m.user_id', '=', 'e.user_id').onRef('m.id', '=', 'e.memory_id'))
+    .select([
+      'e.memory_id as memory_id',
+      'm.memory_type as memory_type',
+      sql<number>`max(case when e.artifact = 'metadata' then 1 else 0 end)`.as('meta_icp'),
+      sql<number>`max(case when e.artifact = 'asset' then 1 else 0 end)`.as('asset_icp'),
+    ])
+    .where('e.user_id', '=', userId)
+    .where('e.backend', '=', 'icp')
+    .where('e.present', '=', 1)
+    .groupBy(['e.memory_id', 'm.memory_type']);
+
+  const rows = await ctx.db
+    .selectFrom('galleries as g')
+    .leftJoin('gallery_memories as gm', (j) => j.onRef('gm.user_id', '=', 'g.user_id').onRef('gm.gallery_id', '=', 'g.id'))
+    .leftJoin(icp.as('p'), 'p.memory_id', 'gm.memory_id')
+    .select([
+      'g.id as gallery_id',
+      sql<number>`count(gm.memory_id)`.as('total'),
+      sql<number>`coalesce(sum(case when p.meta_icp = 1 and (p.asset_icp = 1 or p.memory_type = 'note') then 1 else 0 end), 0)`.as('complete'),
+      sql<number>`coalesce(sum(case when p.meta_icp = 1 or p.asset_icp = 1 then 1 else 0 end), 0)`.as('any_icp'),
+    ])
+    .where('g.user_id', '=', userId)
+    .where('g.id', 'in', [...new Set(galleryIds)])
+    .groupBy('g.id')
+    .execute();
+
+  return rows.map((r) => {
+    const total = Number(r.total);
+    const complete = Number(r.complete);
+    const anyIcp = Number(r.any_icp);
+    return {
+      gallery_id: r.gallery_id,
+      total_memories: total,
+      icp_complete_memories: complete,
+      icp_any_memories: anyIcp,
+      icp_complete: total > 0 && complete === total,
+      icp_any: anyIcp > 0,
+      icp_complete_percentage: completePercentage(total, complete),
+      storage_status: galleryStatus(total, complete, anyIcp),
+    };
+  });
+}
