@@ -33,6 +33,7 @@ export function planAfterFailure(
 ): FailurePlan {
   const retryCount = previousRetryCount + 1;
   if (retryCount >= maxRetries) return { kind: 'exhausted', retryCount };
-  const delay = backoffDelayMs(retryCount, { ...policy, maxRetries }, random);
+  // Enqueueing scheduled retry 1; after `retryCount` failed retries comes retry retryCount + 1.
+  const delay = backoffDelayMs(retryCount + 1, { ...policy, maxRetries }, random);
   return { kind: 'retry', retryCount, nextRetryAt: new Date(now.getTime() + delay) };
 }

@@ -38,7 +38,7 @@ export async function startTestServer(engine: TestEngine, overrides: Partial<Ser
     app,
     async signIn(principal) {
       const user = await userForPrincipal(deps, principal);
-      const { token } = await openSession(deps, user.id, 3600_000);
+      const { token } = await openSession(deps, user.id, 365 * 24 * 3600_000);
       return `${SESSION_COOKIE}=${token}`;
     },
     async request(path, init = {}) {

@@ -1,0 +1,89 @@
+// Pure modules: backoff schedule, storage status rules, metrics text format,
+// log redaction, request schemas.
+import { describe, expect, it } from 'vitest';
+import { backoffDelayMs, planAfterFailure } from '../../server/queue/backoff.js';
+import { completePercentage, galleryStatus, memoryStatus } from '../../server/services/presence-status.js';
+import { MetricsRegistry } from '../../server/metrics.js';
+import { createJsonLogger, redact } from '../../server/logging.js';
+import { edgeInput, uuid } from '../../server/schemas.js';
+
+describe('backoff', () => {
+  const policy = { baseDelayMs: 1000, maxDelayMs: 10_000, maxRetries: 5 };
+  it('doubles per retry, caps, and jitters within [half, full]', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, policy, () => 1))).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000]);
+    expect([1, 2, 3].map((n) => backoffDelayMs(n, policy, () => 0))).toEqual([500, 1000, 2000]);
+    expect(backoffDelayMs(1000, policy, () => 1)).toBe(10_000);
+    expect(() => backoffDelayMs(0, policy, () => 0)).toThrow(RangeError);
+  });
+  it('plans a retry until max_retries, then exhaustion', () => {
+    const now = new Date(0);
+    expect(planAfterFailure(0, 3, now, policy, () => 1)).toEqual({ kind: 'retry', retryCount: 1, nextRetryAt: new Date(2000) });
+    expect(planAfterFailure(1, 3, now, policy, () => 1)).toEqual({ kind: 'retry', retryCount: 2, nextRetryAt: new Date(4000) });
+    expect(planAfterFailure(2, 3, now, policy, () => 1)).toEqual({ kind: 'exhausted', retryCount: 3 });
+  });
+});
+
+describe('storage status', () => {
+  const m = (meta_icp: boolean, asset_icp: boolean, memory_type: 'image' | 'note' = 'image') => ({
+    memory_type,
+    meta_neon: true,
+    asset_blob: false,
+    meta_icp,
+    asset_icp,
+  });
+  it('classifies memories', () => {
+    expect(memoryStatus(m(true, true))).toBe('stored_forever');
+    expect(memoryStatus(m(true, false))).toBe('partially_stored');
+    expect(memoryStatus(m(false, true))).toBe('partially_stored');
+    expect(memoryStatus(m(false, false))).toBe('web2_only');
+    expect(memoryStatus(m(true, false, 'note'))).toBe('stored_forever');
+  });
+  it('classifies galleries and rounds the percentage down', () => {
+    expect(galleryStatus(0, 0, 0)).toBe('web2_only');
+    expect(galleryStatus(3, 3, 3)).toBe('stored_forever');
+    expect(galleryStatus(3, 0, 1)).toBe('partially_stored');
+    expect(galleryStatus(3, 0, 0)).toBe('web2_only');
+    expect(completePercentage(1000, 999)).toBe(99);
+    expect(completePercentage(0, 0)).toBe(0);
+    expect(completePercentage(3, 1)).toBe(33);
+  });
+});
+
+describe('metrics text format', () => {
+  it('renders counters with escaped labels and collected gauges', async () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('x_total', 'Things.');
+    c.inc({ b: 'q"1', a: 'z' });
+    c.inc({ a: 'z', b: 'q"1' }, 2);
+    r.gauge('depth', 'Depth.', async () => [{ value: 7 }]);
+    const text = await r.render();
+    expect(text).toBe('# HELP x_total Things.\n# TYPE x_total counter\nx_total{a="z",b="q\\"1"} 3\n# HELP depth Depth.\n# TYPE depth gauge\ndepth 7\n');
+  });
+});
+
+describe('logging', () => {
+  it('drops contents, temp paths and secrets', () => {
+    expect(
+      redact({ queue_id: 'q', temp_file_path: '/tmp/x', bytes: new Uint8Array(3), token: 't', nonce: 'n', cookie: 'c', content: 'secret', byte_size: 3 }),
+    ).toEqual({ queue_id: 'q', byte_size: 3 });
+    const lines: string[] = [];
+    createJsonLogger({ write: (l) => lines.push(l) }).child({ req: 1 }).info('E', { body: 'file', ok: true });
+    const parsed = JSON.parse(lines[0]);
+    expect(parsed).toMatchObject({ level: 'info', event: 'E', req: 1, ok: true });
+    expect(parsed.body).toBeUndefined();
+  });
+});
+
+describe('schemas', () => {
+  it('accepts only lowercase UUIDs', () => {
+    expect(uuid.safeParse('01234567-89ab-7def-8123-456789abcdef').success).toBe(true);
+    expect(uuid.safeParse('01234567-89AB-7DEF-8123-456789ABCDEF').success).toBe(false);
+    expect(uuid.safeParse('0123456789ab7def8123456789abcdef').success).toBe(false);
+  });
+  it('bounds edge sizes', () => {
+    const base = { memory_id: '01234567-89ab-7def-8123-456789abcdef', artifact: 'asset', backend: 'blob', present: true };
+    expect(edgeInput.safeParse({ ...base, size: 100_000_000 }).success).toBe(true);
+    expect(edgeInput.safeParse({ ...base, size: 100_000_001 }).success).toBe(false);
+    expect(edgeInput.safeParse({ ...base, size: -1 }).success).toBe(false);
+  });
+});
