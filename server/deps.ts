@@ -1,7 +1,7 @@
 // Builds everything the app needs from a ServerConfig: database (migrated),
 // blob store, IC adapters, metrics, and the upload queue worker (started).
 import path from 'node:path';
-import { DirectoryBlobStore, sweepBlobTempFiles } from './blob/directory-store.js';
+import { DirectoryBlobStore } from './blob/directory-store.js';
 import type { BlobStore } from './blob/blob-store.js';
 import {
   DEFAULT_MAX_UPLOAD_BYTES,
@@ -55,12 +55,8 @@ export async function createServerDeps(config: ServerConfig): Promise<ServerDeps
   };
   const ctx: ServiceContext = { db: handle.db, engine: handle.engine, now: config.now ?? (() => new Date()), logger, metrics, quotas };
   const queue = resolveQueueConfig(config);
-  let blobStore = config.blobStore;
-  if (!blobStore) {
-    const root = config.blobDir ?? path.join(config.dataDir, 'blobs');
-    await sweepBlobTempFiles(root);
-    blobStore = new DirectoryBlobStore(root);
-  }
+  const blobStore = config.blobStore ?? new DirectoryBlobStore(config.blobDir ?? path.join(config.dataDir, 'blobs'));
+  await blobStore.sweep?.();
   const ic =
     config.principalResolver && config.presenceVerifier
       ? { principalResolver: config.principalResolver, presenceVerifier: config.presenceVerifier }

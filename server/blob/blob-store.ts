@@ -12,6 +12,8 @@ export interface BlobStore {
   put(sha256: string, bytes: Uint8Array): Promise<StoredBlob>;
   get(sha256: string): Promise<Uint8Array | null>;
   has(sha256: string): Promise<boolean>;
+  /** Removes leftovers of writes a crash interrupted; run once at start. */
+  sweep?(): Promise<number>;
 }
 
 export class BlobStoreError extends Error {

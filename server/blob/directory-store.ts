@@ -37,6 +37,10 @@ export class DirectoryBlobStore implements BlobStore {
     return { location, created: true };
   }
 
+  sweep(): Promise<number> {
+    return sweepBlobTempFiles(this.root);
+  }
+
   async get(sha256: string): Promise<Uint8Array | null> {
     try {
       return new Uint8Array(await fs.readFile(this.pathFor(sha256)));

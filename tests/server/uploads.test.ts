@@ -55,7 +55,7 @@ describe.each(ENGINES)('upload_file, queue and usage on %s', (engine) => {
     s.request(`/api/upload_file?memory_id=${memoryId}${extra}`, {
       method: 'POST',
       cookie,
-      body: bytes,
+      body: new Uint8Array(bytes),
       headers: { 'content-type': 'application/octet-stream' },
     });
   const usage = async (cookie: string) => body(await s.request('/api/usage', { cookie }));

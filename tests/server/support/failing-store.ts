@@ -28,4 +28,7 @@ export class FailingBlobStore implements BlobStore {
   has(sha256: string) {
     return this.inner.has(sha256);
   }
+  sweep() {
+    return this.inner.sweep();
+  }
 }
