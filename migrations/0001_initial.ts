@@ -98,7 +98,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       c.onDelete('cascade'),
     )
     .execute();
-  await db.schema.createIndex('storage_edges_user_backend_idx').on('storage_edges').columns(['user_id', 'backend', 'artifact']).execute();
+  // No secondary index: every read is by (user_id, memory_id, ...), the primary
+  // key's prefix; an index led by (user_id, backend) made the planners scan a
+  // user's whole edge set per gallery member.
 
   await db.schema
     .createTable('upload_queue')

@@ -70,35 +70,47 @@ export async function memoriesPresence(ctx: ServiceContext, userId: string, ids:
 
 export async function galleriesPresence(ctx: ServiceContext, userId: string, galleryIds: readonly string[]): Promise<GalleryPresence[]> {
   if (galleryIds.length === 0) return [];
-  // Per-memory ICP flags for this user's memories that have any ICP edge, then
-  // one aggregate per gallery over its membership.
-  const icp = ctx.db
-    .selectFrom('storage_edges as e')
-    .innerJoin('memories as m', (j) => j.onRef('m.user_id', '=', 'e.user_id').onRef('m.id', '=', 'e.memory_id'))
+  const ids = [...new Set(galleryIds)];
+  // Driven by gallery membership: every join is a primary-key lookup
+  // (gallery_memories -> memories -> storage_edges), so the cost is linear in
+  // the gallery size on both engines.
+  const perMemory = ctx.db
+    .selectFrom('gallery_memories as gm')
+    .innerJoin('memories as m', (j) => j.onRef('m.user_id', '=', 'gm.user_id').onRef('m.id', '=', 'gm.memory_id'))
+    .leftJoin('storage_edges as e', (j) =>
+      j.onRef('e.user_id', '=', 'gm.user_id').onRef('e.memory_id', '=', 'gm.memory_id').on('e.backend', '=', 'icp').on('e.present', '=', 1),
+    )
     .select([
-      'e.memory_id as memory_id',
+      'gm.gallery_id as gallery_id',
       'm.memory_type as memory_type',
       sql<number>`max(case when e.artifact = 'metadata' then 1 else 0 end)`.as('meta_icp'),
       sql<number>`max(case when e.artifact = 'asset' then 1 else 0 end)`.as('asset_icp'),
     ])
-    .where('e.user_id', '=', userId)
-    .where('e.backend', '=', 'icp')
-    .where('e.present', '=', 1)
-    .groupBy(['e.memory_id', 'm.memory_type']);
+    .where('gm.user_id', '=', userId)
+    .where('gm.gallery_id', 'in', ids)
+    .groupBy(['gm.gallery_id', 'gm.memory_id', 'm.memory_type']);
+
+  const perGallery = ctx.db
+    .selectFrom(perMemory.as('pm'))
+    .select([
+      'pm.gallery_id as gallery_id',
+      sql<number>`count(*)`.as('total'),
+      sql<number>`sum(case when pm.meta_icp = 1 and (pm.asset_icp = 1 or pm.memory_type = 'note') then 1 else 0 end)`.as('complete'),
+      sql<number>`sum(case when pm.meta_icp = 1 or pm.asset_icp = 1 then 1 else 0 end)`.as('any_icp'),
+    ])
+    .groupBy('pm.gallery_id');
 
   const rows = await ctx.db
     .selectFrom('galleries as g')
-    .leftJoin('gallery_memories as gm', (j) => j.onRef('gm.user_id', '=', 'g.user_id').onRef('gm.gallery_id', '=', 'g.id'))
-    .leftJoin(icp.as('p'), 'p.memory_id', 'gm.memory_id')
+    .leftJoin(perGallery.as('a'), 'a.gallery_id', 'g.id')
     .select([
       'g.id as gallery_id',
-      sql<number>`count(gm.memory_id)`.as('total'),
-      sql<number>`coalesce(sum(case when p.meta_icp = 1 and (p.asset_icp = 1 or p.memory_type = 'note') then 1 else 0 end), 0)`.as('complete'),
-      sql<number>`coalesce(sum(case when p.meta_icp = 1 or p.asset_icp = 1 then 1 else 0 end), 0)`.as('any_icp'),
+      sql<number>`coalesce(a.total, 0)`.as('total'),
+      sql<number>`coalesce(a.complete, 0)`.as('complete'),
+      sql<number>`coalesce(a.any_icp, 0)`.as('any_icp'),
     ])
     .where('g.user_id', '=', userId)
-    .where('g.id', 'in', [...new Set(galleryIds)])
-    .groupBy('g.id')
+    .where('g.id', 'in', ids)
     .execute();
 
   return rows.map((r) => {
