@@ -36,12 +36,13 @@ function runPg(bin: string, args: string[]): void {
   if (result.status !== 0) throw new Error(`${bin} failed: ${result.stderr || result.stdout}`);
 }
 
-export default function setup(project: TestProject): (() => void) | undefined {
-  const given = process.env.FOREVER_TEST_PG_URL || process.env.DATABASE_URL;
-  if (given) {
-    project.provide('pgUrl', given);
-    return undefined;
-  }
+export interface PostgresCluster {
+  url: string;
+  stop(): void;
+}
+
+/** Starts a throwaway cluster (see the header); `stop` removes it. Also used by bench/server.bench.ts. */
+export function startPostgresCluster(): PostgresCluster {
   ensureInstalled();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forever-pg-'));
   const dataDir = path.join(dir, 'data');
@@ -58,12 +59,25 @@ export default function setup(project: TestProject): (() => void) | undefined {
     '-c full_page_writes=off',
   ].join(' ');
   runPg('pg_ctl', ['-D', dataDir, '-o', options, '-l', path.join(dir, 'log'), '-w', 'start']);
-  project.provide('pgUrl', `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${PORT}`);
-  return () => {
-    try {
-      runPg('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+  return {
+    url: `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${PORT}`,
+    stop() {
+      try {
+        runPg('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
   };
+}
+
+export default function setup(project: TestProject): (() => void) | undefined {
+  const given = process.env.FOREVER_TEST_PG_URL || process.env.DATABASE_URL;
+  if (given) {
+    project.provide('pgUrl', given);
+    return undefined;
+  }
+  const cluster = startPostgresCluster();
+  project.provide('pgUrl', cluster.url);
+  return () => cluster.stop();
 }
