@@ -133,7 +133,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['next_retry_at'])
     .where(sql.ref('status'), 'in', ['pending', 'processing'])
     .execute();
-  await db.schema.createIndex('idx_upload_queue_user').on('upload_queue').columns(['user_id', 'memory_id', 'content_hash']).execute();
+  // At most one live queue item per (user, memory, content): a repeated or
+  // concurrent upload of the same bytes joins the existing item.
+  await db.schema
+    .createIndex('idx_upload_queue_user')
+    .on('upload_queue')
+    .columns(['user_id', 'memory_id', 'content_hash'])
+    .unique()
+    .where(sql.ref('status'), 'in', ['pending', 'processing'])
+    .execute();
 
   await db.schema
     .createTable('storage_usage')

@@ -15,6 +15,8 @@ import { validate } from '../http/validate.js';
 import { IcUnavailableError } from '../ic/types.js';
 import { verifyInput } from '../schemas.js';
 
+const ANONYMOUS_PRINCIPAL = '2vxsx-fae';
+
 export function authRoutes(deps: ServerDeps) {
   return new Hono<AppEnv>()
     .get('/challenge', async (c) => {
@@ -33,7 +35,8 @@ export function authRoutes(deps: ServerDeps) {
         if (error instanceof IcUnavailableError) throw new ApiError('IC_UNAVAILABLE', 'could not reach the canister');
         throw error;
       }
-      if (!principal) throw new ApiError('INVALID_NONCE', 'the canister has no proof for this nonce');
+      // The anonymous principal proves nothing and may not write.
+      if (!principal || principal === ANONYMOUS_PRINCIPAL) throw new ApiError('INVALID_NONCE', 'the canister has no proof for this nonce');
       const user = await userForPrincipal(deps, principal);
       const session = await openSession(deps, user.id, deps.limits.sessionTtlMs);
       setSessionCookie(c, session.token, session.expires_at, deps.limits.secureCookies);

@@ -14,12 +14,11 @@ import type { BlobStore } from '../blob/blob-store.js';
 import { BlobStoreError } from '../blob/blob-store.js';
 import { sha256Hex } from '../blob/hash.js';
 import { ApiError } from '../errors.js';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database, QueueRow } from '../db/schema.js';
 import { backoffDelayMs } from '../queue/backoff.js';
 import type { ResolvedQueueConfig } from '../config.js';
 import type { ServiceContext } from './context.js';
-import { requireMemories } from './memories.js';
 import { toIso } from './time.js';
 import { incrementStorageUsage } from './usage.js';
 
@@ -50,10 +49,14 @@ export async function acceptUpload(
 ): Promise<UploadOutcome> {
   const hash = sha256Hex(bytes);
   if (req.content_hash && req.content_hash !== hash) throw new ApiError('INVALID_HASH', 'body does not match content_hash');
-  await requireMemories(ctx, userId, [req.memory_id]);
   const size = bytes.byteLength;
 
   const accepted = await ctx.db.transaction().execute(async (trx) => {
+    // Serialize uploads for one memory: on PostgreSQL lock its row (SQLite has
+    // a single writer), so concurrent identical requests count the bytes once.
+    let lock = trx.selectFrom('memories').select('id').where('user_id', '=', userId).where('id', '=', req.memory_id);
+    if (ctx.engine === 'postgres') lock = lock.forUpdate();
+    if (!(await lock.executeTakeFirst())) throw new ApiError('NOT_FOUND', 'memory not found');
     const edge = await trx
       .selectFrom('storage_edges')
       .selectAll()
@@ -166,9 +169,10 @@ export async function enqueueFailedUpload(
   const id = uuidv7();
   const tempFile = path.join(deps.queue.dir, `${id}.bin`);
   const now = ctx.now();
+  let inserted: boolean;
   try {
     await writeFileAtomic(tempFile, bytes);
-    await ctx.db
+    const r = await ctx.db
       .insertInto('upload_queue')
       .values({
         id,
@@ -191,11 +195,32 @@ export async function enqueueFailedUpload(
         updated_at: toIso(now),
         completed_at: null,
       })
-      .execute();
+      .onConflict((oc) =>
+        oc
+          .columns(['user_id', 'memory_id', 'content_hash'])
+          .where(sql<boolean>`status in ('pending', 'processing')`)
+          .doNothing(),
+      )
+      .executeTakeFirst();
+    inserted = Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
   } catch (error) {
     await fs.rm(tempFile, { force: true });
     await ctx.db.transaction().execute((trx) => releaseAcceptedBytes(ctx, trx, userId, req.memory_id, hash, bytes.byteLength, 'queue insert failed'));
     ctx.logger.error('UploadQueueEnqueueFailed', { bucket: req.bucket, error_code: 'STORAGE_QUEUE_FAILED', reason: (error as Error).message });
+    throw new ApiError('STORAGE_QUEUE_FAILED', 'Unable to persist upload retry');
+  }
+  if (!inserted) {
+    // A concurrent request queued the same bytes first: join its item.
+    await fs.rm(tempFile, { force: true });
+    const existing = await ctx.db
+      .selectFrom('upload_queue')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('memory_id', '=', req.memory_id)
+      .where('content_hash', '=', hash)
+      .where('status', 'in', ['pending', 'processing'])
+      .executeTakeFirst();
+    if (existing) return existing.id;
     throw new ApiError('STORAGE_QUEUE_FAILED', 'Unable to persist upload retry');
   }
   ctx.metrics.queueEnqueued.inc({ bucket: req.bucket });

@@ -106,6 +106,15 @@ describe.each(ENGINES)('sign-in and presence verification on %s', (engine) => {
     }
   });
 
+  it('never opens a session for the anonymous principal', async () => {
+    const { nonce } = await body(await s.request('/api/auth/challenge'));
+    witness.proofs.set(nonce, '2vxsx-fae');
+    const r = await s.request('/api/auth/verify', { method: 'POST', json: { nonce } });
+    expect(r.status).toBe(401);
+    expect(r.headers.get('set-cookie')).toBeNull();
+    expect(await s.deps.db.selectFrom('users').select('id').where('principal', '=', '2vxsx-fae').execute()).toEqual([]);
+  });
+
   it('answers 502 when the canister cannot be reached, opening no session', async () => {
     const { nonce } = await body(await s.request('/api/auth/challenge'));
     witness.proofs.set(nonce, PRINCIPAL);

@@ -166,6 +166,29 @@ describe.each(ENGINES)('upload_file, queue and usage on %s', (engine) => {
     expect((await s.request(`/api/upload_queue/${b.queue_id}`, { cookie: other.cookie })).status).toBe(404);
   });
 
+  it('joins concurrent identical deferred uploads into one queue item', async () => {
+    const { cookie, userId } = await newUser();
+    const id = await newMemory(cookie);
+    const bytes = randomBytes(3000);
+    store.failures = Infinity;
+    try {
+      const results = await Promise.all(Array.from({ length: 5 }, () => upload(cookie, id, bytes)));
+      expect(results.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+      const queueIds = new Set(await Promise.all(results.map(async (r) => (await body(r)).queue_id)));
+      expect(queueIds.size).toBe(1);
+      const rows = await s.deps.db.selectFrom('upload_queue').selectAll().where('user_id', '=', userId).execute();
+      expect(rows).toHaveLength(1);
+      expect(fs.readdirSync(s.deps.queue.dir).filter((f) => f.startsWith(rows[0].id))).toEqual([`${rows[0].id}.bin`]);
+      expect(await usage(cookie)).toMatchObject({ total_bytes: 3000, total_sources: 1 });
+      store.failures = 0;
+      advance(60_000);
+      expect(await worker.runOnce()).toBe(1);
+      expect(await usage(cookie)).toMatchObject({ total_bytes: 3000, total_sources: 1, pending_bytes: 0 });
+    } finally {
+      store.failures = 0;
+    }
+  });
+
   it('retries with exponential backoff and marks an exhausted item failed, releasing its bytes', async () => {
     const { cookie, userId } = await newUser();
     const id = await newMemory(cookie);
