@@ -3,7 +3,7 @@
 //   GET  /api/galleries/:id          gallery + presence
 //   GET  /api/galleries              list
 //   GET  /api/galleries/:id/presence
-//   POST /api/galleries/presence {ids}   batch
+//   GET  /api/galleries/presence?ids=a,b and POST /api/galleries/presence {ids}   batch
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
@@ -22,8 +22,18 @@ const memberQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
+const galleryIdsQuery = z.object({
+  ids: z
+    .string()
+    .transform((v) => v.split(',').filter((x) => x.length > 0))
+    .pipe(z.array(uuid).min(1).max(100)),
+});
+
 export function galleryRoutes(deps: ServerDeps) {
   return new Hono<AppEnv>()
+    .get('/presence', validate('query', galleryIdsQuery), async (c) => {
+      return c.json({ galleries: await galleriesPresence(deps, c.get('user').id, c.req.valid('query').ids) });
+    })
     .post('/presence', bodyLimit(jsonBodyLimit(16 * 1024)), validate('json', galleryPresenceBatch), async (c) => {
       return c.json({ galleries: await galleriesPresence(deps, c.get('user').id, c.req.valid('json').ids) });
     })

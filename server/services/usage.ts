@@ -6,6 +6,8 @@ import { sql, type Kysely } from 'kysely';
 import { ApiError } from '../errors.js';
 import type { Database } from '../db/schema.js';
 import type { ServiceContext } from './context.js';
+import { getGallery } from './galleries.js';
+import { requireMemories } from './memories.js';
 import { billingMonth, toIso } from './time.js';
 
 type Db = Kysely<Database>;
@@ -148,6 +150,8 @@ export async function recordStoreForeverOp(
   op: StoreForeverOpInput,
 ): Promise<{ id: string; created: boolean; store_forever_ops_month: number }> {
   const month = billingMonth(ctx.now());
+  if (op.memory_id) await requireMemories(ctx, userId, [op.memory_id]);
+  if (op.gallery_id && !(await getGallery(ctx, userId, op.gallery_id))) throw new ApiError('NOT_FOUND', 'gallery not found');
   try {
     return await ctx.db.transaction().execute(async (trx) => {
       const inserted = await trx

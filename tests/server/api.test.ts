@@ -268,6 +268,9 @@ describe.each(ENGINES)('server API on %s', (engine) => {
       expect(got.gallery).toMatchObject({ title: 'Trip 2', memory_count: 2 });
       const members = await body(await s.request(`/api/galleries/${gid}/memories?limit=10`, { cookie: alice }));
       expect(members.memory_ids).toEqual(ids.slice(0, 2));
+      const viaGet = await body(await s.request(`/api/galleries/presence?ids=${gid}`, { cookie: alice }));
+      expect(viaGet.galleries).toHaveLength(1);
+      expect(viaGet.galleries[0].total_memories).toBe(2);
       const list = await body(await s.request('/api/galleries', { cookie: alice }));
       expect(list.galleries.find((g: Json) => g.id === gid).presence.total_memories).toBe(2);
     });

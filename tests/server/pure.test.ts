@@ -6,6 +6,7 @@ import { completePercentage, galleryStatus, memoryStatus } from '../../server/se
 import { MetricsRegistry } from '../../server/metrics.js';
 import { createJsonLogger, redact } from '../../server/logging.js';
 import { edgeInput, uuid } from '../../server/schemas.js';
+import { resolveQueueConfig, serverConfigFromEnv } from '../../server/config.js';
 
 describe('backoff', () => {
   const policy = { baseDelayMs: 1000, maxDelayMs: 10_000, maxRetries: 5 };
@@ -85,5 +86,24 @@ describe('schemas', () => {
     expect(edgeInput.safeParse({ ...base, size: 100_000_000 }).success).toBe(true);
     expect(edgeInput.safeParse({ ...base, size: 100_000_001 }).success).toBe(false);
     expect(edgeInput.safeParse({ ...base, size: -1 }).success).toBe(false);
+  });
+});
+
+describe('configuration from the environment', () => {
+  const defaults = { icHost: 'http://127.0.0.1:4943', canisterId: 'bkyz2-fmaaa-aaaaa-qaaaq-cai' };
+  it('reads DATA_DIR, DATABASE_URL, IC settings, quotas and queue settings', () => {
+    const c = serverConfigFromEnv(
+      { DATA_DIR: '/tmp/d', DATABASE_URL: 'postgres://x/y', QUOTA_MAX_BYTES: '100', UPLOAD_QUEUE_MAX_RETRIES: '7', CANISTER_ID: 'aaaaa-aa' },
+      defaults,
+    );
+    expect(c).toMatchObject({ dataDir: '/tmp/d', databaseUrl: 'postgres://x/y', icHost: defaults.icHost, canisterId: 'aaaaa-aa', fetchRootKey: true });
+    expect(c.quotas).toMatchObject({ maxBytes: 100 });
+    expect(resolveQueueConfig(c)).toMatchObject({ dir: '/tmp/d/upload-queue', maxRetries: 7, enabled: true });
+    expect(serverConfigFromEnv({ IC_HOST: 'https://icp0.io' }, defaults).fetchRootKey).toBe(false);
+    expect(serverConfigFromEnv({}, defaults).databaseUrl).toBeUndefined();
+  });
+  it('rejects malformed numbers', () => {
+    expect(() => serverConfigFromEnv({ QUOTA_MAX_BYTES: '-1' }, defaults)).toThrow(/QUOTA_MAX_BYTES/);
+    expect(() => serverConfigFromEnv({ QUOTA_MAX_BYTES: '1e99' }, defaults)).toThrow(/QUOTA_MAX_BYTES/);
   });
 });

@@ -285,6 +285,9 @@ describe.each(ENGINES)('upload_file, queue and usage on %s', (engine) => {
     expect(await usage(cookie)).toMatchObject({ store_forever_ops_month: 3, store_forever_ops_limit_month: 3, billing_month: '2026-03' });
     expect((await s.request('/api/usage/store_forever', { method: 'POST', cookie, json: { id: 'x' } })).status).toBe(400);
     expect((await s.request('/api/usage/store_forever', { method: 'POST', cookie, json: { id: uuidv7() } })).status).toBe(400);
+    const foreign = await s.request('/api/usage/store_forever', { method: 'POST', cookie, json: { id: uuidv7(), memory_id: uuidv7() } });
+    expect(foreign.status).toBe(404);
+    expect((await s.request('/api/usage/store_forever', { method: 'POST', cookie, json: { id: uuidv7(), gallery_id: uuidv7() } })).status).toBe(404);
     // A new month starts a new count.
     const saved = clock;
     clock = new Date('2026-04-01T00:00:01.000Z');
