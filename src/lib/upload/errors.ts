@@ -1,0 +1,128 @@
+// Error classification: which failures are worth retrying. Pure; agent errors
+// are recognised by shape (kind, reject code, HTTP status), not by class, so
+// this module has no dependency on @dfinity/agent and works on errors that
+// crossed a postMessage boundary.
+import type { ClassifiedError } from './types';
+
+/** The canister's error variant names (DESIGN.md, "The canister"). */
+export type CanisterErrorCode =
+  | 'Unauthorized'
+  | 'AlreadyExists'
+  | 'NotFound'
+  | 'InvalidHash'
+  | 'InvalidArgument'
+  | 'QuotaExceeded'
+  | 'TooManyUploads'
+  | 'UploadExpired'
+  | 'Internal';
+
+/** A canister method answered `Err(variant)`. */
+export class CanisterError extends Error {
+  constructor(
+    readonly code: CanisterErrorCode,
+    readonly detail: unknown = null,
+  ) {
+    super(`${code}${detail === null || detail === undefined ? '' : `: ${typeof detail === 'string' ? detail : JSON.stringify(detail, bigintJson)}`}`);
+    this.name = 'CanisterError';
+  }
+}
+
+/** No usable identity (none stored, or its delegation expired). */
+export class AuthRequiredError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'AuthRequiredError';
+  }
+}
+
+/** The server refused to record a storage edge with an HTTP status. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpStatusError';
+  }
+}
+
+function bigintJson(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+const CANISTER_CATEGORY: Record<CanisterErrorCode, ClassifiedError['category'] | 'success'> = {
+  Unauthorized: 'permanent',
+  AlreadyExists: 'success',
+  NotFound: 'permanent',
+  InvalidHash: 'permanent',
+  InvalidArgument: 'permanent',
+  QuotaExceeded: 'permanent',
+  // Another upload of ours holds a slot; it frees up when that one commits.
+  TooManyUploads: 'transient',
+  // The session timed out; the engine opens a new one (received chunks are gone).
+  UploadExpired: 'transient',
+  // Internal canister trouble (e.g. an instruction limit hit by load); worth another try.
+  Internal: 'transient',
+};
+
+// IC reject codes (interface spec, "Reject codes").
+const SYS_TRANSIENT = 2;
+
+// Text the local and real IC put in rejects caused by an expired or invalid
+// delegation / ingress expiry; signing again with a fresh delegation is the fix.
+const AUTH_TEXT = /delegation.*expir|expired delegation|invalid delegation|delegation is not valid|certificate.*expired delegation/i;
+const EXPIRY_TEXT = /^Invalid request expiry/i;
+
+interface AgentLike {
+  kind?: unknown;
+  message?: unknown;
+  name?: unknown;
+  status?: unknown;
+  cause?: { code?: { rejectCode?: unknown; rejectMessage?: unknown; status?: unknown; name?: unknown } };
+}
+
+/** Whether an AlreadyExists (or equivalent) answer means "done". */
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof CanisterError && err.code === 'AlreadyExists';
+}
+
+export function classifyError(err: unknown): ClassifiedError {
+  if (err instanceof CanisterError) {
+    const cat = CANISTER_CATEGORY[err.code];
+    // AlreadyExists reaching the classifier means a caller did not treat it as
+    // success; call it permanent so it cannot loop.
+    return { category: cat === 'success' ? 'permanent' : cat, code: err.code, message: err.message };
+  }
+  if (err instanceof AuthRequiredError) return { category: 'auth', code: 'AuthRequired', message: err.message };
+  if (err instanceof HttpStatusError) {
+    if (err.status === 401 || err.status === 403) return { category: 'auth', code: `Http${err.status}`, message: err.message };
+    if (err.status === 408 || err.status === 429 || err.status >= 500) return { category: 'transient', code: err.status >= 500 ? 'Http5xx' : `Http${err.status}`, message: err.message };
+    return { category: 'permanent', code: `Http${err.status}`, message: err.message };
+  }
+  const e = (typeof err === 'object' && err !== null ? err : {}) as AgentLike;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const code = e.cause?.code;
+  if (typeof e.name === 'string' && e.name === 'AbortError') return { category: 'transient', code: 'Aborted', message };
+  if (AUTH_TEXT.test(message) || (typeof code?.rejectMessage === 'string' && AUTH_TEXT.test(code.rejectMessage))) {
+    return { category: 'auth', code: 'DelegationExpired', message };
+  }
+  if (e.kind === 'Reject' && code && typeof code.rejectCode === 'number') {
+    if (code.rejectCode === SYS_TRANSIENT) return { category: 'transient', code: 'IcTransient', message };
+    return { category: 'permanent', code: `IcReject${code.rejectCode}`, message };
+  }
+  if (e.kind === 'Transport' || err instanceof TypeError) {
+    // fetch() failing (offline, connection reset) surfaces as a TypeError or an agent TransportError.
+    return { category: 'transient', code: 'Network', message };
+  }
+  if (e.kind === 'Protocol' && code && typeof code.status === 'number') {
+    const status = code.status;
+    if (status >= 500 || status === 429 || status === 408) return { category: 'transient', code: status >= 500 ? 'Http5xx' : `Http${status}`, message };
+    if (EXPIRY_TEXT.test(message) || /expir/i.test(message)) return { category: 'auth', code: 'DelegationExpired', message };
+    return { category: 'permanent', code: `Http${status}`, message };
+  }
+  if (e.kind === 'Protocol' && code?.name === 'TimeoutWaitingForResponseErrorCode') return { category: 'transient', code: 'Timeout', message };
+  if (/failed to fetch|network|load failed|ECONNREFUSED|ECONNRESET|socket hang up|fetch failed/i.test(message)) {
+    return { category: 'transient', code: 'Network', message };
+  }
+  return { category: 'permanent', code: 'Unknown', message };
+}

@@ -1,0 +1,85 @@
+// Hashers the engine uses. In a page: a dedicated worker (never the main
+// thread). In the service worker (which cannot start workers) and in Node:
+// the same streaming code inline, since those are already off the main thread.
+import { sha256Blob } from '../../../src-worker/hash-stream';
+import type { HashRequest, HashResponse } from '../../../src-worker/hash-protocol';
+
+export interface HashJobOptions {
+  signal?: AbortSignal;
+  onProgress?: (hashed: number, total: number) => void;
+}
+
+export interface Hasher {
+  sha256(blob: Blob, opts?: HashJobOptions): Promise<string>;
+}
+
+export const inlineHasher: Hasher = {
+  sha256: (blob, opts) => sha256Blob(blob, opts),
+};
+
+interface PendingJob {
+  resolve: (v: { sha256: string; ms: number }) => void;
+  reject: (e: Error) => void;
+  onProgress?: (hashed: number, total: number) => void;
+}
+
+export class WorkerHasher implements Hasher {
+  private nextJob = 1;
+  private readonly pending = new Map<number, PendingJob>();
+
+  constructor(private readonly worker: Worker) {
+    worker.onmessage = (ev: MessageEvent<HashResponse>) => {
+      const msg = ev.data;
+      const job = this.pending.get(msg.jobId);
+      if (!job) return;
+      if (msg.type === 'progress') {
+        job.onProgress?.(msg.hashed, msg.total);
+        return;
+      }
+      this.pending.delete(msg.jobId);
+      if (msg.type === 'done') job.resolve({ sha256: msg.sha256, ms: msg.ms });
+      else {
+        const e = new Error(msg.message);
+        e.name = msg.name;
+        job.reject(e);
+      }
+    };
+    // A worker that fails to load or crashes would leave every job hanging.
+    worker.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      const err = new Error(`hash worker failed: ${ev.message || 'unknown error'}`);
+      for (const job of this.pending.values()) job.reject(err);
+      this.pending.clear();
+    };
+  }
+
+  /** Starts the hash worker bundled by Vite. */
+  static create(): WorkerHasher {
+    return new WorkerHasher(new Worker(new URL('../../../src-worker/hash.worker.ts', import.meta.url), { type: 'module' }));
+  }
+
+  async sha256(blob: Blob, opts: HashJobOptions = {}): Promise<string> {
+    return (await this.run(blob, opts)).sha256;
+  }
+
+  /** Hash with timing measured inside the worker; `algorithm: 'webcrypto'` is the benchmark's baseline. */
+  run(blob: Blob, opts: HashJobOptions & { sliceSize?: number; algorithm?: 'wasm' | 'webcrypto' } = {}): Promise<{ sha256: string; ms: number }> {
+    const jobId = this.nextJob++;
+    return new Promise((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(opts.signal.reason instanceof Error ? opts.signal.reason : new DOMException('Hashing cancelled', 'AbortError'));
+        return;
+      }
+      this.pending.set(jobId, { resolve, reject, onProgress: opts.onProgress });
+      opts.signal?.addEventListener('abort', () => this.worker.postMessage({ type: 'cancel', jobId } satisfies HashRequest), { once: true });
+      this.worker.postMessage({ type: 'hash', jobId, blob, sliceSize: opts.sliceSize, algorithm: opts.algorithm } satisfies HashRequest);
+    });
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+    const err = new Error('hash worker terminated');
+    for (const job of this.pending.values()) job.reject(err);
+    this.pending.clear();
+  }
+}

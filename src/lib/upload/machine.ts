@@ -1,0 +1,100 @@
+// The per-memory upload state machine. Pure: no I/O, no clock. The engine
+// feeds it events and persists the resulting state before acting on it, so a
+// crash at any point resumes from the last persisted state.
+import type { ActiveState, UploadState } from './types';
+
+export type UploadEvent =
+  | { type: 'start'; hashed: boolean }
+  | { type: 'hashed' }
+  | { type: 'metadata-stored' }
+  /** begin_asset_upload said AlreadyExists: the asset is stored; go verify. */
+  | { type: 'already-exists' }
+  | { type: 'chunks-done' }
+  /** The canister no longer knows the session (expired, or removed after a commit we did not see): begin again. */
+  | { type: 'session-lost' }
+  | { type: 'committed' }
+  | { type: 'verified' }
+  | { type: 'transient-error' }
+  | { type: 'permanent-error' }
+  | { type: 'auth-required' }
+  | { type: 'retry-due' }
+  | { type: 'signed-in' }
+  /** The user asks to try a failed item again. */
+  | { type: 'reset' };
+
+export class InvalidTransitionError extends Error {
+  constructor(
+    readonly from: UploadState,
+    readonly event: UploadEvent['type'],
+  ) {
+    super(`No transition from ${from} on ${event}`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+export interface MachineState {
+  state: UploadState;
+  /** Phase to return to after waiting-retry / needs-sign-in. */
+  resumeAt: ActiveState | null;
+}
+
+const ACTIVE: readonly ActiveState[] = ['hashing', 'metadata', 'uploading', 'committing', 'verifying'];
+
+export function isActive(state: UploadState): state is ActiveState {
+  return (ACTIVE as readonly string[]).includes(state);
+}
+
+/** Terminal states: the engine does nothing more for them on its own. */
+export function isTerminal(state: UploadState): boolean {
+  return state === 'recorded' || state === 'failed';
+}
+
+/** States the drainer picks up (needs-sign-in only once an identity is there). */
+export function isRunnable(state: UploadState): boolean {
+  return state === 'queued' || state === 'waiting-retry' || state === 'needs-sign-in' || isActive(state);
+}
+
+const FORWARD: Partial<Record<UploadState, Partial<Record<UploadEvent['type'], UploadState>>>> = {
+  hashing: { hashed: 'metadata' },
+  metadata: { 'metadata-stored': 'uploading' },
+  uploading: { 'chunks-done': 'committing', 'already-exists': 'verifying' },
+  committing: { committed: 'verifying', 'already-exists': 'verifying' },
+  verifying: { verified: 'recorded' },
+};
+
+export function transition(current: MachineState, event: UploadEvent): MachineState {
+  const { state } = current;
+  switch (event.type) {
+    case 'start':
+      if (state !== 'queued') break;
+      return { state: event.hashed ? 'metadata' : 'hashing', resumeAt: null };
+    case 'transient-error':
+      if (!isActive(state)) break;
+      return { state: 'waiting-retry', resumeAt: state };
+    case 'auth-required':
+      if (isActive(state)) return { state: 'needs-sign-in', resumeAt: state };
+      if (state === 'queued') return { state: 'needs-sign-in', resumeAt: null };
+      if (state === 'waiting-retry') return { state: 'needs-sign-in', resumeAt: current.resumeAt };
+      break;
+    case 'permanent-error':
+      if (!isActive(state) && state !== 'queued' && state !== 'waiting-retry') break;
+      return { state: 'failed', resumeAt: null };
+    case 'retry-due':
+      if (state !== 'waiting-retry') break;
+      return { state: current.resumeAt ?? 'queued', resumeAt: null };
+    case 'signed-in':
+      if (state !== 'needs-sign-in') break;
+      return { state: current.resumeAt ?? 'queued', resumeAt: null };
+    case 'session-lost':
+      if (state !== 'uploading' && state !== 'committing' && state !== 'verifying') break;
+      return { state: 'uploading', resumeAt: null };
+    case 'reset':
+      if (state !== 'failed') break;
+      return { state: 'queued', resumeAt: null };
+    default: {
+      const next = FORWARD[state]?.[event.type];
+      if (next) return { state: next, resumeAt: null };
+    }
+  }
+  throw new InvalidTransitionError(state, event.type);
+}

@@ -1,0 +1,87 @@
+// Types shared by the engine, the queue, the service worker and the pages.
+// Declared once here; adapters import them.
+
+export type MemoryType = 'Image' | 'Video' | 'Audio' | 'Document' | 'Note';
+
+/** Where one memory is in its journey to the canister. */
+export type UploadState =
+  | 'queued'
+  | 'hashing'
+  | 'metadata'
+  | 'uploading'
+  | 'committing'
+  | 'verifying'
+  | 'recorded'
+  | 'waiting-retry'
+  | 'needs-sign-in'
+  | 'failed';
+
+/** The states in which work is being done for the item (the "phases"). */
+export type ActiveState = 'hashing' | 'metadata' | 'uploading' | 'committing' | 'verifying';
+
+export type ErrorCategory = 'transient' | 'permanent' | 'auth';
+
+export interface ClassifiedError {
+  category: ErrorCategory;
+  /** Stable code for UIs and tests: a canister variant name, `Network`, `Http5xx`, `IcTransient`, ... */
+  code: string;
+  message: string;
+}
+
+export interface MemoryMetadataInput {
+  title: string;
+  description?: string;
+  /** Free-form tags, as the seeds' memory records carry them. */
+  tags?: string[];
+}
+
+/** One queued memory: intent only, never signed requests (they expire in ~5 min). */
+export interface QueueItem {
+  /** Canonical memory id (lowercase UUID v7); also the queue key. */
+  id: string;
+  /** Idempotency key sent with upsert_metadata; fixed at enqueue time. */
+  idempotencyKey: string;
+  /** Principal (text) the item belongs to; null until the first signed-in drain claims it. Only that principal's identity drains it. */
+  owner: string | null;
+  /** The file's bytes. Dropped (null) once the canister confirmed the commit. */
+  blob: Blob | null;
+  name: string;
+  mimeType: string;
+  size: number;
+  memoryType: MemoryType;
+  metadata: MemoryMetadataInput;
+  chunkSize: number;
+  chunkCount: number;
+  /** Lowercase hex SHA-256 of the bytes, once hashed. */
+  sha256: string | null;
+  sessionId: string | null;
+  /** Indices the canister confirmed (from begin_asset_upload or put_chunk answers). */
+  receivedChunks: number[];
+  state: UploadState;
+  /** The phase to go back to after waiting-retry or needs-sign-in. */
+  resumeAt: ActiveState | null;
+  attempts: number;
+  nextRetryAt: number | null;
+  lastError: (ClassifiedError & { at: number }) | null;
+  createdAt: number;
+  updatedAt: number;
+  committedAt: number | null;
+}
+
+export interface ProgressSnapshot {
+  id: string;
+  state: UploadState;
+  bytesSent: number;
+  totalBytes: number;
+  chunksSent: number;
+  totalChunks: number;
+  /** Bytes per second over a sliding window; 0 until measurable. */
+  speed: number;
+  /** Seconds left at the current speed; null when unknown. */
+  etaSeconds: number | null;
+  /** Hashing progress 0..1 while hashing. */
+  hashed: number;
+}
+
+/** An item as pages see it (broadcast, listed): everything but the bytes. */
+export type QueueItemView = Omit<QueueItem, 'blob'> & { hasBytes: boolean };

@@ -1,0 +1,165 @@
+// Pure modules of the upload engine: state machine, backoff, circuit breaker,
+// speed/ETA, chunk arithmetic, error classification.
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, canRetry, DEFAULT_BACKOFF } from '../../src/lib/upload/backoff';
+import { chunkCount, chunkRange, missingChunks } from '../../src/lib/upload/chunks';
+import { CircuitBreaker } from '../../src/lib/upload/circuit-breaker';
+import { AuthRequiredError, CanisterError, classifyError, HttpStatusError } from '../../src/lib/upload/errors';
+import { InvalidTransitionError, transition, type MachineState } from '../../src/lib/upload/machine';
+import { eta, receivedBytes, SpeedMeter } from '../../src/lib/upload/progress';
+import { memoryTypeFor } from '../../src/lib/upload/enqueue';
+
+const at = (state: MachineState['state'], resumeAt: MachineState['resumeAt'] = null): MachineState => ({ state, resumeAt });
+
+describe('state machine', () => {
+  it('walks the happy path queued → recorded', () => {
+    let s = transition(at('queued'), { type: 'start', hashed: false });
+    expect(s.state).toBe('hashing');
+    for (const [event, next] of [
+      ['hashed', 'metadata'],
+      ['metadata-stored', 'uploading'],
+      ['chunks-done', 'committing'],
+      ['committed', 'verifying'],
+      ['verified', 'recorded'],
+    ] as const) {
+      s = transition(s, { type: event });
+      expect(s.state).toBe(next);
+    }
+  });
+
+  it('skips hashing when the hash is known, and AlreadyExists jumps to verifying', () => {
+    expect(transition(at('queued'), { type: 'start', hashed: true }).state).toBe('metadata');
+    expect(transition(at('uploading'), { type: 'already-exists' }).state).toBe('verifying');
+    expect(transition(at('committing'), { type: 'already-exists' }).state).toBe('verifying');
+  });
+
+  it('returns to the interrupted phase after waiting-retry and needs-sign-in', () => {
+    const waiting = transition(at('committing'), { type: 'transient-error' });
+    expect(waiting).toEqual({ state: 'waiting-retry', resumeAt: 'committing' });
+    expect(transition(waiting, { type: 'retry-due' })).toEqual({ state: 'committing', resumeAt: null });
+    const parked = transition(waiting, { type: 'auth-required' });
+    expect(parked).toEqual({ state: 'needs-sign-in', resumeAt: 'committing' });
+    expect(transition(parked, { type: 'signed-in' }).state).toBe('committing');
+    expect(transition(transition(at('queued'), { type: 'auth-required' }), { type: 'signed-in' }).state).toBe('queued');
+  });
+
+  it('a lost session goes back to uploading', () => {
+    expect(transition(at('committing'), { type: 'session-lost' }).state).toBe('uploading');
+  });
+
+  it('refuses transitions that make no sense', () => {
+    expect(() => transition(at('recorded'), { type: 'transient-error' })).toThrow(InvalidTransitionError);
+    expect(() => transition(at('queued'), { type: 'committed' })).toThrow(InvalidTransitionError);
+    expect(() => transition(at('failed'), { type: 'retry-due' })).toThrow(InvalidTransitionError);
+    expect(transition(at('failed'), { type: 'reset' }).state).toBe('queued');
+  });
+});
+
+describe('backoff with full jitter', () => {
+  const policy = { baseMs: 100, capMs: 1_000, maxAttempts: 4 };
+  it('draws uniformly below min(cap, base·2^n)', () => {
+    expect(backoffDelay(0, policy, () => 0.999)).toBe(99);
+    expect(backoffDelay(3, policy, () => 0.5)).toBe(400);
+    expect(backoffDelay(10, policy, () => 0.999)).toBe(999);
+    expect(backoffDelay(5000, policy, () => 0.5)).toBe(500);
+    expect(backoffDelay(2, policy, () => 0)).toBe(0);
+  });
+  it('rejects bad attempts and stops after maxAttempts', () => {
+    expect(() => backoffDelay(-1, policy)).toThrow(RangeError);
+    expect(canRetry(3, policy)).toBe(true);
+    expect(canRetry(4, policy)).toBe(false);
+    expect(canRetry(DEFAULT_BACKOFF.maxAttempts - 1)).toBe(true);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after the threshold, lets one probe through when half-open, closes on success', () => {
+    const b = new CircuitBreaker({ failureThreshold: 3, openMs: 1_000 });
+    for (let i = 0; i < 2; i++) b.failure(0);
+    expect(b.state(0)).toBe('closed');
+    b.failure(10);
+    expect(b.state(10)).toBe('open');
+    expect(b.allow(500)).toBe(false);
+    expect(b.retryAt(500)).toBe(1_010);
+    expect(b.state(1_010)).toBe('half-open');
+    expect(b.allow(1_010)).toBe(true);
+    expect(b.allow(1_011)).toBe(false);
+    b.failure(1_020);
+    expect(b.state(1_500)).toBe('open');
+    expect(b.allow(2_020)).toBe(true);
+    b.success();
+    expect(b.state(2_021)).toBe('closed');
+    expect(b.allow(2_021)).toBe(true);
+  });
+});
+
+describe('progress', () => {
+  it('measures speed over a sliding window and derives the ETA', () => {
+    const m = new SpeedMeter(1_000);
+    m.add(0, 0);
+    m.add(500, 1_000);
+    m.add(1_000, 1_000);
+    expect(m.speed(1_000)).toBe(2_000);
+    m.add(3_000, 1_000);
+    // The window now spans 1 000 → 3 000 ms with 1 000 bytes in it.
+    expect(m.speed(3_000)).toBe(500);
+    expect(eta(1_000, 500)).toBe(2);
+    expect(eta(1_000, 0)).toBeNull();
+    expect(eta(0, 0)).toBe(0);
+  });
+  it('counts the short last chunk', () => {
+    expect(receivedBytes([0, 2], 2_500, 1_000)).toBe(1_500);
+  });
+});
+
+describe('chunks', () => {
+  it('splits sizes into chunk ranges and lists the missing ones', () => {
+    expect(chunkCount(0, 10)).toBe(1);
+    expect(chunkCount(10, 10)).toBe(1);
+    expect(chunkCount(11, 10)).toBe(2);
+    expect(chunkRange(1, 15, 10)).toEqual([10, 15]);
+    expect(missingChunks(5, [0, 3])).toEqual([1, 2, 4]);
+    expect(() => chunkCount(-1, 10)).toThrow(RangeError);
+  });
+});
+
+describe('error classification', () => {
+  const agentReject = (rejectCode: number, rejectMessage = 'x') =>
+    Object.assign(new Error(rejectMessage), { kind: 'Reject', cause: { kind: 'Reject', code: { rejectCode, rejectMessage } } });
+  const agentHttp = (status: number, message = 'http') => Object.assign(new Error(message), { kind: 'Protocol', cause: { kind: 'Protocol', code: { status } } });
+
+  it('canister errors: only capacity/expiry/internal ones are transient', () => {
+    for (const code of ['Unauthorized', 'NotFound', 'InvalidHash', 'InvalidArgument', 'QuotaExceeded'] as const) {
+      expect(classifyError(new CanisterError(code)).category).toBe('permanent');
+    }
+    for (const code of ['TooManyUploads', 'UploadExpired', 'Internal'] as const) {
+      expect(classifyError(new CanisterError(code)).category).toBe('transient');
+    }
+  });
+  it('network, 5xx, 429 and IC transient rejects are transient; 4xx and other rejects are not', () => {
+    expect(classifyError(new TypeError('Failed to fetch')).code).toBe('Network');
+    expect(classifyError(Object.assign(new Error('boom'), { kind: 'Transport', cause: { kind: 'Transport', code: {} } })).category).toBe('transient');
+    expect(classifyError(agentHttp(503)).category).toBe('transient');
+    expect(classifyError(agentHttp(429)).category).toBe('transient');
+    expect(classifyError(agentHttp(400)).category).toBe('permanent');
+    expect(classifyError(agentReject(2)).code).toBe('IcTransient');
+    expect(classifyError(agentReject(5)).category).toBe('permanent');
+    expect(classifyError(new HttpStatusError(502, 'bad gateway')).category).toBe('transient');
+    expect(classifyError(new HttpStatusError(409, 'conflict')).category).toBe('permanent');
+  });
+  it('a missing or expired identity asks for sign-in', () => {
+    expect(classifyError(new AuthRequiredError('no delegation')).category).toBe('auth');
+    expect(classifyError(new HttpStatusError(401, 'no session')).category).toBe('auth');
+    expect(classifyError(agentHttp(400, 'Invalid delegation: delegation expired at 2026')).category).toBe('auth');
+  });
+});
+
+describe('memory type from a file', () => {
+  it('maps MIME families', () => {
+    expect(memoryTypeFor('image/jpeg')).toBe('Image');
+    expect(memoryTypeFor('video/mp4')).toBe('Video');
+    expect(memoryTypeFor('audio/ogg')).toBe('Audio');
+    expect(memoryTypeFor('application/pdf')).toBe('Document');
+    expect(memoryTypeFor('')).toBe('Document');
+  });
+});
