@@ -108,6 +108,7 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
     createdAt: now,
     updatedAt: now,
     committedAt: null,
+    duplicateOf: null,
   };
 }
 

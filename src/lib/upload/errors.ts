@@ -2,6 +2,7 @@
 // are recognised by shape (kind, reject code, HTTP status), not by class, so
 // this module has no dependency on @dfinity/agent and works on errors that
 // crossed a postMessage boundary.
+import { CircuitOpenError } from './circuit-breaker';
 import type { ClassifiedError } from './types';
 
 /** The canister's error variant names (DESIGN.md, "The canister"). */
@@ -93,6 +94,7 @@ export function classifyError(err: unknown): ClassifiedError {
     // success; call it permanent so it cannot loop.
     return { category: cat === 'success' ? 'permanent' : cat, code: err.code, message: err.message };
   }
+  if (err instanceof CircuitOpenError) return { category: 'transient', code: 'CircuitOpen', message: err.message };
   if (err instanceof AuthRequiredError) return { category: 'auth', code: 'AuthRequired', message: err.message };
   if (err instanceof HttpStatusError) {
     if (err.status === 401 || err.status === 403) return { category: 'auth', code: `Http${err.status}`, message: err.message };

@@ -66,6 +66,8 @@ export interface QueueItem {
   createdAt: number;
   updatedAt: number;
   committedAt: number | null;
+  /** Set when the bytes turned out identical to another item of the same owner: that memory holds them, this one uploads nothing. */
+  duplicateOf: string | null;
 }
 
 export interface ProgressSnapshot {

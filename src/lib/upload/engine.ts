@@ -1,0 +1,448 @@
+// The upload engine: drives each queued memory through the state machine
+// against the canister and server ports, persisting every step in the queue
+// before acting on the next, so a closed tab, a killed service worker or a
+// crash resumes where it stopped. Shared by pages and the service worker; it
+// has no knowledge of workers, locks or broadcast (the callers add those).
+import { backoffDelay, canRetry, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import { chunkCount, chunkRange, MAX_CHUNK_SIZE, missingChunks } from './chunks';
+import { CircuitBreaker, CircuitOpenError, DEFAULT_BREAKER, type BreakerPolicy } from './circuit-breaker';
+import { AuthRequiredError, CanisterError, classifyError, isAlreadyExists } from './errors';
+import type { Hasher } from './hasher';
+import { isActive, transition, type UploadEvent } from './machine';
+import type { EdgeRecorder, ForeverCanister, Session, SessionProvider } from './ports';
+import { eta, receivedBytes, SpeedMeter } from './progress';
+import type { QueueStore } from './queue-store';
+import { DEFAULT_CALL_RETRY, retryTransient, sleep, type CallRetryPolicy } from './retry';
+import type { ClassifiedError, ProgressSnapshot, QueueItem, QueueItemView } from './types';
+
+export interface EngineConfig {
+  /** Chunk size requested from the canister (it may answer another; its answer wins). */
+  chunkSize: number;
+  /** put_chunk calls in flight per file. */
+  chunkConcurrency: number;
+  /** Files uploading at once: the canister's live-session limit per principal. */
+  maxFiles: number;
+  callRetry: CallRetryPolicy;
+  itemBackoff: BackoffPolicy;
+  breaker: BreakerPolicy;
+  /** Minimum gap between progress events of one item. */
+  progressIntervalMs: number;
+}
+
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
+  chunkSize: MAX_CHUNK_SIZE,
+  chunkConcurrency: 4,
+  maxFiles: 3,
+  callRetry: DEFAULT_CALL_RETRY,
+  itemBackoff: DEFAULT_BACKOFF,
+  breaker: DEFAULT_BREAKER,
+  progressIntervalMs: 100,
+};
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = { now: () => Date.now(), sleep };
+
+export type EngineEvent = { type: 'state'; item: QueueItemView } | { type: 'progress'; progress: ProgressSnapshot };
+
+/** Time spent per phase during one drain, for the benchmark's breakdown (ms). */
+export interface PhaseTimes {
+  hashing: number;
+  metadata: number;
+  uploading: number;
+  committing: number;
+  verifying: number;
+}
+
+export interface EngineDeps {
+  store: QueueStore;
+  sessions: SessionProvider;
+  hasher: Hasher;
+  /** Records storage edges for a signed-in session (the server needs its own sign-in). */
+  recorder: (session: Session) => EdgeRecorder;
+  clock?: Clock;
+  random?: () => number;
+  config?: Partial<EngineConfig>;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+export interface DrainReport {
+  recorded: string[];
+  failed: string[];
+  waiting: string[];
+  parked: string[];
+  /** Earliest next-retry time of a waiting item (ms epoch), or null: when to drain again. */
+  nextWakeAt: number | null;
+  phases: PhaseTimes;
+}
+
+export function toView(item: QueueItem): QueueItemView {
+  const { blob: _blob, ...rest } = item;
+  return { ...rest, hasBytes: item.blob !== null };
+}
+
+class StepError extends Error {
+  constructor(
+    readonly classified: ClassifiedError,
+    /** Clear the canister session: it is gone and uploading must begin again. */
+    readonly dropSession = false,
+  ) {
+    super(classified.message);
+    this.name = 'StepError';
+  }
+}
+
+export class UploadEngine {
+  private readonly cfg: EngineConfig;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly breaker: CircuitBreaker;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.cfg = { ...DEFAULT_ENGINE_CONFIG, ...deps.config };
+    this.clock = deps.clock ?? systemClock;
+    this.random = deps.random ?? Math.random;
+    this.breaker = new CircuitBreaker(this.cfg.breaker);
+  }
+
+  /**
+   * Runs every item that is due (queued, interrupted, retry due, parked for
+   * sign-in when an identity is back) until none is left, at most `maxFiles`
+   * at a time. Aborting the signal stops between steps; nothing is lost.
+   */
+  async drain(signal?: AbortSignal): Promise<DrainReport> {
+    const report: DrainReport = { recorded: [], failed: [], waiting: [], parked: [], nextWakeAt: null, phases: { hashing: 0, metadata: 0, uploading: 0, committing: 0, verifying: 0 } };
+    const tried = new Set<string>();
+    for (;;) {
+      if (signal?.aborted) break;
+      const due = (await this.deps.store.list()).filter((i) => !tried.has(i.id) && this.isDue(i));
+      if (due.length === 0) break;
+      let session: Session;
+      try {
+        session = await this.deps.sessions();
+      } catch (err) {
+        if (!(err instanceof AuthRequiredError)) throw err;
+        for (const item of due) {
+          await this.park(item, { category: 'auth', code: 'AuthRequired', message: err.message });
+          report.parked.push(item.id);
+        }
+        break;
+      }
+      for (const i of due) tried.add(i.id);
+      // Never more files at once than the canister has live sessions for us.
+      const limits = await session.canister.getLimits().catch(() => null);
+      const files = Math.max(1, Math.min(this.cfg.maxFiles, limits?.maxLiveSessions ?? this.cfg.maxFiles));
+      await pool(due, files, async (item) => {
+        const final = await this.runItem(item.id, session, report.phases, signal);
+        if (!final) return;
+        if (final.state === 'recorded') report.recorded.push(final.id);
+        else if (final.state === 'failed') report.failed.push(final.id);
+        else if (final.state === 'needs-sign-in') report.parked.push(final.id);
+      });
+    }
+    for (const item of await this.deps.store.list()) {
+      if (item.state !== 'waiting-retry' || item.nextRetryAt === null) continue;
+      report.waiting.push(item.id);
+      report.nextWakeAt = report.nextWakeAt === null ? item.nextRetryAt : Math.min(report.nextWakeAt, item.nextRetryAt);
+    }
+    return report;
+  }
+
+  private isDue(item: QueueItem): boolean {
+    if (item.state === 'queued' || item.state === 'needs-sign-in' || isActive(item.state)) return true;
+    return item.state === 'waiting-retry' && (item.nextRetryAt ?? 0) <= this.clock.now();
+  }
+
+  private async park(item: QueueItem, error: ClassifiedError): Promise<void> {
+    if (item.state === 'needs-sign-in') return;
+    await this.save(item.id, (cur) => ({ ...cur, ...transition(cur, { type: 'auth-required' }), lastError: { ...error, at: this.clock.now() } }));
+  }
+
+  private async save(id: string, change: (item: QueueItem) => QueueItem): Promise<QueueItem> {
+    const next = await this.deps.store.update(id, change);
+    this.deps.onEvent?.({ type: 'state', item: toView(next) });
+    return next;
+  }
+
+  private async move(item: QueueItem, event: UploadEvent, patch: Partial<QueueItem> = {}): Promise<QueueItem> {
+    return this.save(item.id, (cur) => ({ ...cur, ...patch, ...transition(cur, event) }));
+  }
+
+  /** Runs one item until it is recorded, failed, waiting or parked. Returns its final record (undefined if removed meanwhile). */
+  private async runItem(id: string, session: Session, phases: PhaseTimes, signal?: AbortSignal): Promise<QueueItem | undefined> {
+    let item = await this.deps.store.get(id);
+    if (!item) return undefined;
+    if (item.owner !== null && item.owner !== session.principal) {
+      // Intent belongs to another principal: only its own sign-in may store it.
+      await this.park(item, { category: 'auth', code: 'OtherPrincipal', message: `queued by ${item.owner}, signed in as ${session.principal}` });
+      return this.deps.store.get(id);
+    }
+    if (item.owner === null) item = await this.save(id, (cur) => ({ ...cur, owner: session.principal }));
+    if (item.state === 'waiting-retry') item = await this.move(item, { type: 'retry-due' }, { nextRetryAt: null });
+    if (item.state === 'needs-sign-in') item = await this.move(item, { type: 'signed-in' });
+    if (item.state === 'queued') item = await this.move(item, { type: 'start', hashed: item.sha256 !== null });
+    while (isActive(item.state)) {
+      if (signal?.aborted) return item;
+      const phase = item.state;
+      const started = this.clock.now();
+      try {
+        item = await this.step(item, session, signal);
+      } catch (err) {
+        if (signal?.aborted) return (await this.deps.store.get(id)) ?? item;
+        item = await this.fail(item, session, err);
+      } finally {
+        phases[phase] += this.clock.now() - started;
+      }
+    }
+    return item;
+  }
+
+  private async step(item: QueueItem, session: Session, signal?: AbortSignal): Promise<QueueItem> {
+    const canister = session.canister;
+    switch (item.state) {
+      case 'hashing': {
+        if (!item.blob) throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
+        const total = item.size;
+        const emit = this.throttledProgress(item);
+        const sha256 = await this.deps.hasher.sha256(item.blob, { signal, onProgress: (hashed) => emit({ hashed: total === 0 ? 1 : hashed / total }) });
+        // The same bytes picked twice make one memory and one asset: the later
+        // item points at the earlier one and drops its copy.
+        const next = await this.deps.store.recordHash(item.id, sha256, (cur, twin) =>
+          twin ? { ...cur, ...transition(cur, { type: 'duplicate' }), sha256, duplicateOf: twin.id, blob: null } : { ...cur, ...transition(cur, { type: 'hashed' }), sha256 },
+        );
+        this.deps.onEvent?.({ type: 'state', item: toView(next) });
+        return next;
+      }
+      case 'metadata': {
+        await this.call(async () => {
+          try {
+            await canister.upsertMetadata(item.id, item.memoryType, { ...item.metadata, name: item.name, mimeType: item.mimeType }, item.idempotencyKey);
+          } catch (err) {
+            if (!isAlreadyExists(err)) throw err;
+          }
+        }, signal);
+        return this.move(item, { type: 'metadata-stored' });
+      }
+      case 'uploading':
+        return this.upload(item, canister, signal);
+      case 'committing': {
+        const sessionId = item.sessionId;
+        if (sessionId === null) return this.move(item, { type: 'session-lost' }, { receivedChunks: [] });
+        try {
+          await this.call(async () => {
+            try {
+              await canister.commitAsset(sessionId, requireHash(item));
+            } catch (err) {
+              if (!isAlreadyExists(err)) throw err;
+            }
+          }, signal);
+        } catch (err) {
+          // A commit that succeeded but whose answer we never saw (closed tab,
+          // dropped connection) leaves no session behind: ask what is stored.
+          if (err instanceof CanisterError && (err.code === 'NotFound' || err.code === 'UploadExpired')) {
+            const presence = await this.call(() => canister.getMemoryPresence(item.id), signal);
+            if (presence.assetPresent && presence.sha256 === item.sha256) return this.committed(item);
+            throw new StepError({ category: 'transient', code: err.code, message: err.message }, true);
+          }
+          throw err;
+        }
+        return this.committed(item);
+      }
+      case 'verifying': {
+        const presence = await this.call(() => canister.getMemoryPresence(item.id), signal);
+        if (!presence.metadataPresent || !presence.assetPresent || presence.sha256 !== item.sha256) {
+          throw new StepError({ category: 'transient', code: 'PresenceUnconfirmed', message: `canister reports metadata ${presence.metadataPresent}, asset ${presence.assetPresent}, sha256 ${presence.sha256}` });
+        }
+        const recorder = this.deps.recorder(session);
+        const memory = { id: item.id, memoryType: item.memoryType, title: item.metadata.title, description: item.metadata.description ?? null };
+        await retryTransient(
+          () =>
+            recorder.record(memory, [
+              { memoryId: item.id, artifact: 'metadata', backend: 'icp', present: true, contentHash: null, size: null, location: null },
+              { memoryId: item.id, artifact: 'asset', backend: 'icp', present: true, contentHash: item.sha256, size: item.size, location: null },
+            ]),
+          this.cfg.callRetry,
+          { sleep: this.clock.sleep, random: this.random },
+          signal,
+        );
+        return this.move(item, { type: 'verified' }, { lastError: null, nextRetryAt: null });
+      }
+      default:
+        throw new Error(`not an active state: ${item.state}`);
+    }
+  }
+
+  private committed(item: QueueItem): Promise<QueueItem> {
+    // The canister holds the bytes now; the queued copy can go (the item stays for the UI).
+    return this.move(item, { type: 'committed' }, { blob: null, committedAt: this.clock.now(), sessionId: null });
+  }
+
+  private async upload(item: QueueItem, canister: ForeverCanister, signal?: AbortSignal): Promise<QueueItem> {
+    const sha256 = requireHash(item);
+    const blob = item.blob;
+    if (!blob) throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
+    // begin_asset_upload returns our live session (with the chunks it already
+    // has) when there is one, so resuming and starting are the same call.
+    const limits = await this.call(() => canister.getLimits(), signal);
+    const requested = chunkCount(item.size, Math.min(this.cfg.chunkSize, limits.chunkSize));
+    const begun = await this.call(async () => {
+      try {
+        return await canister.beginAssetUpload(item.id, sha256, requested, item.size);
+      } catch (err) {
+        if (isAlreadyExists(err)) return 'already-exists' as const;
+        throw err;
+      }
+    }, signal);
+    if (begun === 'already-exists') return this.move(item, { type: 'already-exists' }, { blob: null, sessionId: null, committedAt: this.clock.now() });
+    const count = chunkCount(item.size, begun.chunkSize);
+    item = await this.save(item.id, (cur) => ({ ...cur, sessionId: begun.sessionId, chunkSize: begun.chunkSize, chunkCount: count, receivedChunks: [...begun.receivedChunks].sort((a, b) => a - b) }));
+
+    const received = new Set(item.receivedChunks);
+    const todo = missingChunks(count, received);
+    const speed = new SpeedMeter();
+    const emit = this.throttledProgress(item);
+    const snapshot = (force = false) => {
+      const now = this.clock.now();
+      const sent = receivedBytes([...received], item.size, begun.chunkSize);
+      const bps = speed.speed(now);
+      emit({ bytesSent: sent, chunksSent: received.size, speed: bps, etaSeconds: eta(item.size - sent, bps) }, force);
+    };
+    speed.add(this.clock.now(), 0);
+    snapshot(true);
+    const stop = new AbortController();
+    const onOuterAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      await pool(todo, this.cfg.chunkConcurrency, async (index) => {
+        if (stop.signal.aborted) return;
+        const [start, end] = chunkRange(index, item.size, begun.chunkSize);
+        const bytes = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+        try {
+          await this.call(() => canister.putChunk(begun.sessionId, index, bytes), stop.signal);
+        } catch (err) {
+          stop.abort(err);
+          throw err;
+        }
+        received.add(index);
+        speed.add(this.clock.now(), bytes.byteLength);
+        await this.deps.store.update(item.id, (cur) => ({ ...cur, receivedChunks: cur.receivedChunks.includes(index) ? cur.receivedChunks : [...cur.receivedChunks, index] }));
+        snapshot();
+      });
+    } catch (err) {
+      if (err instanceof CanisterError && (err.code === 'UploadExpired' || err.code === 'NotFound')) {
+        throw new StepError({ category: 'transient', code: err.code, message: err.message }, true);
+      }
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', onOuterAbort);
+    }
+    snapshot(true);
+    return this.move(item, { type: 'chunks-done' });
+  }
+
+  /** One canister call: through the circuit breaker, with in-run retries of transient failures. */
+  private call<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retryTransient(
+      async () => {
+        const now = this.clock.now();
+        if (!this.breaker.allow(now)) throw new CircuitOpenError(Math.max(this.breaker.retryAt(now), now + 1_000));
+        try {
+          const result = await fn();
+          this.breaker.success();
+          return result;
+        } catch (err) {
+          // Err variants are answers from a healthy canister; only failures to
+          // reach it (network, 5xx, IC transient rejects) count against it.
+          if (!(err instanceof CanisterError) && classifyError(err).category === 'transient') this.breaker.failure(this.clock.now());
+          else if (err instanceof CanisterError) this.breaker.success();
+          throw err;
+        }
+      },
+      this.cfg.callRetry,
+      { sleep: this.clock.sleep, random: this.random },
+      signal,
+    );
+  }
+
+  private async fail(item: QueueItem, session: Session, err: unknown): Promise<QueueItem> {
+    const classified = err instanceof StepError ? err.classified : classifyError(err);
+    const now = this.clock.now();
+    const lastError = { ...classified, at: now };
+    const dropSession = err instanceof StepError && err.dropSession;
+    const sessionPatch: Partial<QueueItem> = dropSession ? { sessionId: null, receivedChunks: [] } : {};
+    if (classified.category === 'auth') {
+      return this.save(item.id, (cur) => ({ ...cur, ...sessionPatch, ...transition(cur, { type: 'auth-required' }), lastError }));
+    }
+    const attempts = item.attempts + 1;
+    if (classified.category === 'transient' && canRetry(attempts, this.cfg.itemBackoff)) {
+      let delay = backoffDelay(attempts - 1, this.cfg.itemBackoff, this.random);
+      if (err instanceof CircuitOpenError) delay = Math.max(delay, err.retryAt - now);
+      return this.save(item.id, (cur) => {
+        const moved = transition(cur, { type: 'transient-error' });
+        // A lost session sends the item back to uploading, not to where it failed.
+        const resumeAt = dropSession && moved.resumeAt !== 'hashing' && moved.resumeAt !== 'metadata' ? 'uploading' : moved.resumeAt;
+        return { ...cur, ...sessionPatch, ...moved, resumeAt, attempts, nextRetryAt: now + delay, lastError };
+      });
+    }
+    // Permanent (or out of attempts): free the canister's session slot so it
+    // does not count against the live-session limit until it expires.
+    if (item.sessionId !== null) {
+      const sessionId = item.sessionId;
+      await session.canister.cancelUpload(sessionId).catch(() => undefined);
+    }
+    return this.save(item.id, (cur) => ({ ...cur, ...transition(cur, { type: 'permanent-error' }), attempts, sessionId: null, nextRetryAt: null, lastError }));
+  }
+
+  /** Progress events for one item, at most one per `progressIntervalMs` unless forced. */
+  private throttledProgress(item: QueueItem): (p: Partial<ProgressSnapshot>, force?: boolean) => void {
+    let last = -Infinity;
+    return (p, force = false) => {
+      const onEvent = this.deps.onEvent;
+      if (!onEvent) return;
+      const now = this.clock.now();
+      if (!force && now - last < this.cfg.progressIntervalMs) return;
+      last = now;
+      onEvent({
+        type: 'progress',
+        progress: {
+          id: item.id,
+          state: item.state,
+          bytesSent: 0,
+          totalBytes: item.size,
+          chunksSent: 0,
+          totalChunks: item.chunkCount,
+          speed: 0,
+          etaSeconds: null,
+          hashed: item.state === 'hashing' ? 0 : 1,
+          ...p,
+        },
+      });
+    };
+  }
+}
+
+function requireHash(item: QueueItem): string {
+  if (item.sha256 === null) throw new Error(`item ${item.id} reached ${item.state} without a hash`);
+  return item.sha256;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; rejects with the first error after in-flight work settles. */
+export async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let firstError: { err: unknown } | null = null;
+  const runner = async () => {
+    while (next < items.length && firstError === null) {
+      const item = items[next++];
+      try {
+        await work(item);
+      } catch (err) {
+        firstError ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+  if (firstError !== null) throw (firstError as { err: unknown }).err;
+}

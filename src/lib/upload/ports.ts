@@ -1,0 +1,71 @@
+// The engine's ports: what it needs from the canister and from the server.
+// Adapters (canister-client.ts, edge-recorder.ts) implement them; the engine
+// never sees an actor or a fetch.
+import type { MemoryMetadataInput, MemoryType } from './types';
+
+export interface UploadSessionInfo {
+  sessionId: string;
+  chunkSize: number;
+  receivedChunks: number[];
+  expiresAtMs: number;
+}
+
+export interface MemoryPresence {
+  metadataPresent: boolean;
+  assetPresent: boolean;
+  sha256: string | null;
+  size: number | null;
+}
+
+/** What the canister accepts (its `get_limits`). */
+export interface CanisterLimits {
+  chunkSize: number;
+  maxFileSize: number;
+  maxLiveSessions: number;
+}
+
+/** The canister protocol (DESIGN.md "The canister"). Errors: CanisterError for Err variants, agent errors otherwise. */
+export interface ForeverCanister {
+  getLimits(): Promise<CanisterLimits>;
+  upsertMetadata(memoryId: string, memoryType: MemoryType, metadata: MemoryMetadataInput & { name: string; mimeType: string }, idempotencyKey: string): Promise<{ created: boolean }>;
+  /** Throws CanisterError('AlreadyExists') when the asset is already committed with this hash. */
+  beginAssetUpload(memoryId: string, sha256Hex: string, chunkCount: number, totalSize: number): Promise<UploadSessionInfo>;
+  putChunk(sessionId: string, index: number, bytes: Uint8Array): Promise<{ chunksReceived: number; bytesReceived: number }>;
+  commitAsset(sessionId: string, sha256Hex: string): Promise<void>;
+  cancelUpload(sessionId: string): Promise<void>;
+  getMemoryPresence(memoryId: string): Promise<MemoryPresence>;
+}
+
+/** A canister client bound to one signed-in principal. */
+export interface Session {
+  principal: string;
+  canister: ForeverCanister;
+}
+
+/** Gives the engine a fresh session (fresh signatures) or throws AuthRequiredError. */
+export type SessionProvider = () => Promise<Session>;
+
+export interface StorageEdge {
+  memoryId: string;
+  artifact: 'asset' | 'metadata';
+  backend: 'icp';
+  present: boolean;
+  contentHash: string | null;
+  size: number | null;
+  location: string | null;
+}
+
+/** The server's view of a memory, created (idempotently) before its edges. */
+export interface ServerMemory {
+  id: string;
+  memoryType: MemoryType;
+  title: string;
+  description: string | null;
+}
+
+/** Records a memory's storage edges on the server (PUT /api/storage/edges); `noopRecorder` when no server is configured. */
+export interface EdgeRecorder {
+  record(memory: ServerMemory, edges: StorageEdge[]): Promise<void>;
+}
+
+export const noopRecorder: EdgeRecorder = { record: async () => undefined };

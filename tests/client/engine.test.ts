@@ -1,0 +1,217 @@
+// The engine's decisions, against an in-memory canister double with injected
+// faults (the local-IC suite runs the same engine against the real canister).
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { enqueue } from '../../src/lib/upload/enqueue';
+import { AuthRequiredError, CanisterError } from '../../src/lib/upload/errors';
+import type { EngineEvent } from '../../src/lib/upload/engine';
+import { FakeCanister } from './support/fake-canister';
+import { freshStore, makeEngine, ManualClock, randomBlob, RecordingRecorder } from './support/engine-harness';
+
+const sha = async (b: Blob) => createHash('sha256').update(new Uint8Array(await b.arrayBuffer())).digest('hex');
+const networkDown = () => new TypeError('Failed to fetch');
+
+describe('upload engine (canister double)', () => {
+  it('stores a file: metadata, chunks, commit, presence, edges; drops the bytes; reports progress', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const recorder = new RecordingRecorder();
+    const events: EngineEvent[] = [];
+    const blob = randomBlob(200_000, 'image/png');
+    const item = await enqueue(store, { blob, name: 'a.png' });
+    const report = await makeEngine({ store, canister, recorder, events }).drain();
+
+    expect(report.recorded).toEqual([item.id]);
+    const stored = await store.get(item.id);
+    expect(stored?.state).toBe('recorded');
+    expect(stored?.blob).toBeNull();
+    expect(stored?.owner).toBe('principal-a');
+    expect(canister.assets.get(item.id)).toEqual({ sha256: await sha(blob), size: 200_000 });
+    expect(canister.putChunkIndices().sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
+    expect(recorder.batches).toHaveLength(1);
+    expect(recorder.batches[0].memory).toMatchObject({ id: item.id, memoryType: 'Image', title: 'a.png' });
+    expect(recorder.batches[0].edges.map((e) => [e.artifact, e.backend, e.present, e.contentHash])).toEqual([
+      ['metadata', 'icp', true, null],
+      ['asset', 'icp', true, await sha(blob)],
+    ]);
+    const states = events.filter((e) => e.type === 'state').map((e) => (e.type === 'state' ? e.item.state : ''));
+    expect(states).toEqual(expect.arrayContaining(['hashing', 'metadata', 'uploading', 'committing', 'verifying', 'recorded']));
+    const last = events.filter((e) => e.type === 'progress').at(-1);
+    expect(last?.type === 'progress' && last.progress).toMatchObject({ bytesSent: 200_000, totalBytes: 200_000, chunksSent: 4, totalChunks: 4 });
+    store.close();
+  });
+
+  it('resumes an interrupted upload without re-sending the chunks the canister has', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const blob = randomBlob(10 * 64 * 1024 + 5);
+    const item = await enqueue(store, { blob, name: 'big.bin' });
+    const stop = new AbortController();
+    canister.onPutChunk = () => {
+      if (canister.putChunkIndices().length === 5) stop.abort(new Error('tab closed'));
+    };
+    await makeEngine({ store, canister, config: { chunkConcurrency: 1 } }).drain(stop.signal);
+    const mid = await store.get(item.id);
+    expect(mid?.state).toBe('uploading');
+    const sentBefore = canister.putChunkIndices();
+    const had = [...[...canister.sessions.values()][0].chunks.keys()];
+    const missing = [...Array(11).keys()].filter((i) => !had.includes(i));
+    canister.onPutChunk = undefined;
+
+    // A new engine (a restarted tab or the service worker) over the same queue.
+    const report = await makeEngine({ store, canister }).drain();
+    expect(report.recorded).toEqual([item.id]);
+    const sentAfter = canister.putChunkIndices().slice(sentBefore.length);
+    // Only the chunks the canister did not have went out again.
+    expect(missing.length).toBeGreaterThan(0);
+    expect(missing.length).toBeLessThan(11);
+    expect(sentAfter.sort((a, b) => a - b)).toEqual(missing);
+    expect(canister.assets.get(item.id)?.sha256).toBe(await sha(blob));
+    store.close();
+  });
+
+  it('retries transient failures within the run, and permanent ones not at all', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    canister.fail('putChunk', networkDown, 2);
+    canister.fail('upsertMetadata', () => Object.assign(new Error('503'), { kind: 'Protocol', cause: { kind: 'Protocol', code: { status: 503 } } }), 1);
+    const ok = await enqueue(store, { blob: randomBlob(100_000), name: 'ok.bin' });
+    expect((await makeEngine({ store, canister }).drain()).recorded).toEqual([ok.id]);
+    expect(canister.calls.filter((c) => c.method === 'upsertMetadata')).toHaveLength(2);
+
+    const bad = await enqueue(store, { blob: randomBlob(1000), name: 'bad.bin' });
+    canister.fail('commitAsset', () => new CanisterError('InvalidHash'), 1);
+    const commitsBefore = canister.calls.filter((c) => c.method === 'commitAsset').length;
+    const report = await makeEngine({ store, canister }).drain();
+    expect(report.failed).toEqual([bad.id]);
+    const failed = await store.get(bad.id);
+    expect(failed).toMatchObject({ state: 'failed', attempts: 1, lastError: { category: 'permanent', code: 'InvalidHash' } });
+    expect(failed?.blob).not.toBeNull();
+    expect(canister.calls.filter((c) => c.method === 'commitAsset').length - commitsBefore).toBe(1);
+    // Its session was cancelled so it does not hold one of the three slots.
+    expect(canister.calls.at(-1)?.method).toBe('cancelUpload');
+    expect(canister.sessions.size).toBe(0);
+    store.close();
+  });
+
+  it('waits with a persisted next-retry time when in-run retries run out, then finishes', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const clock = new ManualClock();
+    canister.fail('commitAsset', networkDown, 4); // 1 attempt + 3 in-run retries
+    const item = await enqueue(store, { blob: randomBlob(70_000), name: 'x.bin' });
+    const first = await makeEngine({ store, canister, clock }).drain();
+    expect(first.waiting).toEqual([item.id]);
+    const waiting = await store.get(item.id);
+    expect(waiting).toMatchObject({ state: 'waiting-retry', resumeAt: 'committing', attempts: 1, lastError: { code: 'Network', category: 'transient' } });
+    expect(first.nextWakeAt).toBe(waiting?.nextRetryAt);
+    expect(waiting!.nextRetryAt!).toBeGreaterThan(clock.now());
+
+    // Not due yet: a drain leaves it alone.
+    expect((await makeEngine({ store, canister, clock }).drain()).recorded).toEqual([]);
+    clock.t = waiting!.nextRetryAt!;
+    const second = await makeEngine({ store, canister, clock }).drain();
+    expect(second.recorded).toEqual([item.id]);
+    // Resumed at commit: no chunk was sent twice.
+    expect(canister.putChunkIndices().sort()).toEqual([0, 1]);
+    store.close();
+  });
+
+  it('fails an item after the item-level attempts are used up', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const clock = new ManualClock();
+    canister.fail('upsertMetadata', networkDown, 1_000);
+    const item = await enqueue(store, { blob: randomBlob(10), name: 'x.bin' });
+    for (let i = 0; i < 4; i++) {
+      const r = await makeEngine({ store, canister, clock }).drain();
+      if (r.nextWakeAt) clock.t = r.nextWakeAt;
+    }
+    expect(await store.get(item.id)).toMatchObject({ state: 'failed', attempts: 4 });
+    store.close();
+  });
+
+  it('opens the circuit after repeated failures and stops calling until it half-opens', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const clock = new ManualClock();
+    canister.fail('upsertMetadata', networkDown, 1_000);
+    await enqueue(store, { blob: randomBlob(10), name: 'x.bin' });
+    const engine = makeEngine({ store, canister, clock, config: { breaker: { failureThreshold: 2, openMs: 60_000 } } });
+    const r = await engine.drain();
+    // Two calls failed, the third attempt hit the open breaker and the item waits for it.
+    expect(canister.calls.filter((c) => c.method === 'upsertMetadata')).toHaveLength(2);
+    expect(r.nextWakeAt).toBeGreaterThanOrEqual(clock.now() + 50_000);
+  });
+
+  it('parks items when no identity is available and resumes them after sign-in', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const item = await enqueue(store, { blob: randomBlob(1000), name: 'x.bin' });
+    const parked = await makeEngine({
+      store,
+      canister,
+      sessions: async () => {
+        throw new AuthRequiredError('delegation expired');
+      },
+    }).drain();
+    expect(parked.parked).toEqual([item.id]);
+    expect(await store.get(item.id)).toMatchObject({ state: 'needs-sign-in', lastError: { category: 'auth' } });
+    expect(canister.calls).toHaveLength(0);
+    expect((await makeEngine({ store, canister }).drain()).recorded).toEqual([item.id]);
+  });
+
+  it('parks an item when a call is refused for an expired delegation mid-upload', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    canister.fail('putChunk', () => Object.assign(new Error('Invalid delegation: delegation expired'), { kind: 'Protocol', cause: { kind: 'Protocol', code: { status: 400 } } }), 1);
+    const item = await enqueue(store, { blob: randomBlob(150_000), name: 'x.bin' });
+    await makeEngine({ store, canister, config: { chunkConcurrency: 1 } }).drain();
+    expect(await store.get(item.id)).toMatchObject({ state: 'needs-sign-in', resumeAt: 'uploading' });
+    expect((await makeEngine({ store, canister }).drain()).recorded).toEqual([item.id]);
+  });
+
+  it('treats AlreadyExists as success and stores identical bytes once', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const blob = randomBlob(100_000);
+    const a = await enqueue(store, { blob, name: 'a.bin' });
+    const b = await enqueue(store, { blob: new Blob([await blob.arrayBuffer()]), name: 'copy of a.bin' });
+    const r = await makeEngine({ store, canister, config: { maxFiles: 1 } }).drain();
+    expect(r.recorded.sort()).toEqual([a.id, b.id].sort());
+    expect(canister.assets.size).toBe(1);
+    expect((await store.get(b.id))?.duplicateOf).toBe(a.id);
+
+    // A commit whose answer was lost: the canister already has the asset.
+    const c = await enqueue(store, { blob: randomBlob(1000), name: 'c.bin' });
+    canister.fail('getMemoryPresence', networkDown, 0);
+    const engine = makeEngine({ store, canister });
+    await engine.drain();
+    await store.update(c.id, (cur) => ({ ...cur, state: 'uploading', blob: new Blob([new Uint8Array(1000)]) }));
+    expect((await engine.drain()).recorded).toEqual([c.id]);
+    expect(canister.calls.filter((x) => x.method === 'beginAssetUpload').length).toBeGreaterThan(0);
+  });
+
+  it('runs at most as many files at once as the canister has live sessions', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    let inFlight = 0;
+    let peak = 0;
+    const orig = canister.beginAssetUpload.bind(canister);
+    canister.beginAssetUpload = async (...args) => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      return orig(...args);
+    };
+    const origCommit = canister.commitAsset.bind(canister);
+    canister.commitAsset = async (...args) => {
+      await origCommit(...args);
+      inFlight -= 1;
+    };
+    for (let i = 0; i < 7; i++) await enqueue(store, { blob: randomBlob(130_000), name: `f${i}` });
+    const r = await makeEngine({ store, canister, config: { maxFiles: 10 } }).drain();
+    expect(r.recorded).toHaveLength(7);
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBeGreaterThan(1);
+  });
+});
