@@ -1,0 +1,197 @@
+// Hash trees as the IC interface specification defines them: the certified
+// state is a labeled tree; a certificate carries a pruned copy of it whose
+// root hash is signed. Pure: no I/O.
+import { sha256 } from '@noble/hashes/sha2';
+import { concatBytes } from '@noble/hashes/utils';
+
+/** The wire form: `[0]`, `[1,l,r]`, `[2,label,sub]`, `[3,value]`, `[4,hash]`. */
+export type HashTree =
+  | readonly [0]
+  | readonly [1, HashTree, HashTree]
+  | readonly [2, Uint8Array, HashTree]
+  | readonly [3, Uint8Array]
+  | readonly [4, Uint8Array];
+
+/** The certified state before hashing: a leaf value or a node of labeled children. */
+export type LabeledTree = Uint8Array | LabeledNode;
+export interface LabeledNode {
+  /** Children sorted by label (bytewise); build them with `node()`. */
+  readonly children: ReadonlyArray<readonly [Uint8Array, LabeledTree]>;
+}
+
+const enc = new TextEncoder();
+const domain = (s: string): Uint8Array => concatBytes(new Uint8Array([s.length]), enc.encode(s));
+const EMPTY = domain('ic-hashtree-empty');
+const FORK = domain('ic-hashtree-fork');
+const LABELED = domain('ic-hashtree-labeled');
+const LEAF = domain('ic-hashtree-leaf');
+
+export const label = (l: string | Uint8Array): Uint8Array => (typeof l === 'string' ? enc.encode(l) : l);
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** A node whose children are sorted by label; duplicate labels are a programming error. */
+export function node(entries: Iterable<readonly [string | Uint8Array, LabeledTree]>): LabeledNode {
+  const children = [...entries].map(([l, t]) => [label(l), t] as const).sort((a, b) => compareBytes(a[0], b[0]));
+  for (let i = 1; i < children.length; i++) {
+    if (compareBytes(children[i - 1][0], children[i][0]) === 0) throw new Error('duplicate label in hash tree');
+  }
+  return { children };
+}
+
+export function isLeaf(t: LabeledTree): t is Uint8Array {
+  return t instanceof Uint8Array;
+}
+
+/** Root hash of a wire tree (the `reconstruct` function of the spec). */
+export function reconstruct(t: HashTree): Uint8Array {
+  switch (t[0]) {
+    case 0:
+      return sha256(EMPTY);
+    case 1:
+      return sha256(concatBytes(FORK, reconstruct(t[1]), reconstruct(t[2])));
+    case 2:
+      return sha256(concatBytes(LABELED, t[1], reconstruct(t[2])));
+    case 3:
+      return sha256(concatBytes(LEAF, t[1]));
+    case 4:
+      return t[1];
+  }
+}
+
+/**
+ * A path to reveal: labels from the root. The subtree at its end is revealed
+ * in full; every label on the way is revealed. Where a label is missing, its
+ * neighbours are revealed (with pruned contents) so the absence is provable.
+ */
+export type TreePath = ReadonlyArray<string | Uint8Array>;
+
+interface Selection {
+  /** Reveal this subtree entirely. */
+  all: boolean;
+  /** Labels (hex) to descend into. */
+  next: Map<string, Selection>;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+function select(paths: readonly TreePath[]): Selection {
+  const root: Selection = { all: false, next: new Map() };
+  for (const path of paths) {
+    let s = root;
+    for (const l of path) {
+      if (s.all) break;
+      const k = hex(label(l));
+      let n = s.next.get(k);
+      if (!n) s.next.set(k, (n = { all: false, next: new Map() }));
+      s = n;
+    }
+    s.all = true;
+    s.next.clear();
+  }
+  return root;
+}
+
+/** Wire tree of `t` revealing only `paths` (all of it when `paths` is omitted). */
+export function toHashTree(t: LabeledTree, paths?: readonly TreePath[]): HashTree {
+  return reveal(t, paths ? select(paths) : { all: true, next: new Map() });
+}
+
+/** Root hash of a labeled tree (equal to `reconstruct` of any of its pruned forms). */
+export function rootHash(t: LabeledTree): Uint8Array {
+  return reconstruct(reveal(t, { all: false, next: new Map() }));
+}
+
+type Piece = { tree: HashTree; pruned: boolean };
+
+function reveal(t: LabeledTree, s: Selection): HashTree {
+  if (isLeaf(t)) return s.all ? [3, t] : [4, reconstruct([3, t])];
+  const kids = t.children;
+  if (kids.length === 0) return [0];
+  // Which children to show: selected ones, and for a selected label that is
+  // absent, the children just below and above it (absence proof).
+  const shown = new Map<number, Selection | 'neighbour'>();
+  if (s.all) {
+    kids.forEach((_, i) => shown.set(i, { all: true, next: new Map() }));
+  } else {
+    for (const [k, sub] of s.next) {
+      const want = Buffer.from(k, 'hex');
+      const i = lowerBound(kids, want);
+      if (i < kids.length && compareBytes(kids[i][0], want) === 0) {
+        shown.set(i, sub);
+      } else {
+        if (i > 0 && !shown.has(i - 1)) shown.set(i - 1, 'neighbour');
+        if (i < kids.length && !shown.has(i)) shown.set(i, 'neighbour');
+      }
+    }
+  }
+  const pieces: Piece[] = kids.map(([l, sub], i) => {
+    const sel = shown.get(i);
+    if (sel === undefined) return { tree: [4, reconstruct([2, l, reveal(sub, { all: false, next: new Map() })])], pruned: true };
+    const inner = sel === 'neighbour' ? reveal(sub, { all: false, next: new Map() }) : reveal(sub, sel);
+    return { tree: [2, l, inner], pruned: false };
+  });
+  return forks(pieces).tree;
+}
+
+// Children are joined into a balanced binary tree of forks; fully pruned
+// halves collapse into one pruned node so certificates stay small.
+function forks(pieces: Piece[]): Piece {
+  if (pieces.length === 1) return pieces[0];
+  const mid = Math.ceil(pieces.length / 2);
+  const l = forks(pieces.slice(0, mid));
+  const r = forks(pieces.slice(mid));
+  const tree: HashTree = [1, l.tree, r.tree];
+  if (l.pruned && r.pruned) return { tree: [4, reconstruct(tree)], pruned: true };
+  return { tree, pruned: false };
+}
+
+function lowerBound(kids: LabeledNode['children'], want: Uint8Array): number {
+  let lo = 0;
+  let hi = kids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareBytes(kids[mid][0], want) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export type Lookup = { status: 'found'; value: Uint8Array } | { status: 'absent' } | { status: 'unknown' } | { status: 'error' };
+
+/** Looks a path up in a wire tree (labels must be sorted, as produced here). */
+export function lookupPath(t: HashTree, path: TreePath): Lookup {
+  if (path.length === 0) {
+    if (t[0] === 3) return { status: 'found', value: t[1] };
+    if (t[0] === 4) return { status: 'unknown' };
+    if (t[0] === 0) return { status: 'absent' };
+    return { status: 'error' };
+  }
+  const want = label(path[0]);
+  const r = findLabel(t, want);
+  if (r === 'absent') return { status: 'absent' };
+  if (r === 'unknown') return { status: 'unknown' };
+  return lookupPath(r, path.slice(1));
+}
+
+function findLabel(t: HashTree, want: Uint8Array): HashTree | 'absent' | 'unknown' {
+  switch (t[0]) {
+    case 2:
+      return compareBytes(t[1], want) === 0 ? t[2] : 'absent';
+    case 1: {
+      const l = findLabel(t[1], want);
+      if (l !== 'absent' && l !== 'unknown') return l;
+      const r = findLabel(t[2], want);
+      if (r !== 'absent') return r;
+      return l;
+    }
+    case 4:
+      return 'unknown';
+    default:
+      return 'absent';
+  }
+}
