@@ -127,5 +127,8 @@ export function foreverCanister(actor: ForeverActor): ForeverCanister {
     async getMemoryPresence(memoryId) {
       return presence(ok(await actor.get_memory_presence(memoryId)));
     },
+    async provePrincipal(nonce) {
+      ok(await actor.prove_principal(nonce));
+    },
   };
 }

@@ -115,33 +115,47 @@ export class UploadEngine {
    */
   async drain(signal?: AbortSignal): Promise<DrainReport> {
     const report: DrainReport = { recorded: [], failed: [], waiting: [], parked: [], nextWakeAt: null, phases: { hashing: 0, metadata: 0, uploading: 0, committing: 0, verifying: 0 } };
+    // Each item runs at most once per drain; a waiting item comes back on the next one.
     const tried = new Set<string>();
-    for (;;) {
-      if (signal?.aborted) break;
-      const due = (await this.deps.store.list()).filter((i) => !tried.has(i.id) && this.isDue(i));
-      if (due.length === 0) break;
-      let session: Session;
+    const nextDue = async (): Promise<QueueItem | undefined> => {
+      // Re-read the queue for every pick, so files enqueued during a drain join it.
+      const item = (await this.deps.store.list()).find((i) => !tried.has(i.id) && this.isDue(i));
+      if (item) tried.add(item.id);
+      return item;
+    };
+    const first = await nextDue();
+    if (first && !signal?.aborted) {
+      let session: Session | null = null;
       try {
         session = await this.deps.sessions();
       } catch (err) {
         if (!(err instanceof AuthRequiredError)) throw err;
-        for (const item of due) {
-          await this.park(item, { category: 'auth', code: 'AuthRequired', message: err.message });
+        const error: ClassifiedError = { category: 'auth', code: 'AuthRequired', message: err.message };
+        for (let item: QueueItem | undefined = first; item; item = await nextDue()) {
+          await this.park(item, error);
           report.parked.push(item.id);
         }
-        break;
       }
-      for (const i of due) tried.add(i.id);
-      // Never more files at once than the canister has live sessions for us.
-      const limits = await session.canister.getLimits().catch(() => null);
-      const files = Math.max(1, Math.min(this.cfg.maxFiles, limits?.maxLiveSessions ?? this.cfg.maxFiles));
-      await pool(due, files, async (item) => {
-        const final = await this.runItem(item.id, session, report.phases, signal);
-        if (!final) return;
-        if (final.state === 'recorded') report.recorded.push(final.id);
-        else if (final.state === 'failed') report.failed.push(final.id);
-        else if (final.state === 'needs-sign-in') report.parked.push(final.id);
-      });
+      if (session) {
+        const s = session;
+        // Never more files at once than the canister has live sessions for us.
+        const limits = await s.canister.getLimits().catch(() => null);
+        const files = Math.max(1, Math.min(this.cfg.maxFiles, limits?.maxLiveSessions ?? this.cfg.maxFiles));
+        let pending: QueueItem | undefined = first;
+        const worker = async () => {
+          for (;;) {
+            if (signal?.aborted) return;
+            const item = pending ?? (await nextDue());
+            pending = undefined;
+            if (!item) return;
+            const final = await this.runItem(item.id, s, report.phases, signal);
+            if (final?.state === 'recorded') report.recorded.push(final.id);
+            else if (final?.state === 'failed') report.failed.push(final.id);
+            else if (final?.state === 'needs-sign-in') report.parked.push(final.id);
+          }
+        };
+        await Promise.all(Array.from({ length: files }, worker));
+      }
     }
     for (const item of await this.deps.store.list()) {
       if (item.state !== 'waiting-retry' || item.nextRetryAt === null) continue;
@@ -328,7 +342,11 @@ export class UploadEngine {
         }
         received.add(index);
         speed.add(this.clock.now(), bytes.byteLength);
-        await this.deps.store.update(item.id, (cur) => ({ ...cur, receivedChunks: cur.receivedChunks.includes(index) ? cur.receivedChunks : [...cur.receivedChunks, index] }));
+        await this.deps.store.update(item.id, (cur) => ({
+          ...cur,
+          receivedChunks: cur.receivedChunks.includes(index) ? cur.receivedChunks : [...cur.receivedChunks, index],
+          chunkPuts: cur.chunkPuts + 1,
+        }));
         snapshot();
       });
     } catch (err) {

@@ -100,6 +100,7 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
     sha256: null,
     sessionId: null,
     receivedChunks: [],
+    chunkPuts: 0,
     state: 'queued',
     resumeAt: null,
     attempts: 0,

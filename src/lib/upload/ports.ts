@@ -34,6 +34,8 @@ export interface ForeverCanister {
   commitAsset(sessionId: string, sha256Hex: string): Promise<void>;
   cancelUpload(sessionId: string): Promise<void>;
   getMemoryPresence(memoryId: string): Promise<MemoryPresence>;
+  /** Proves the caller's principal to the server (its sign-in; see docs/server.md). */
+  provePrincipal(nonce: string): Promise<void>;
 }
 
 /** A canister client bound to one signed-in principal. */

@@ -57,6 +57,8 @@ export interface QueueItem {
   sessionId: string | null;
   /** Indices the canister confirmed (from begin_asset_upload or put_chunk answers). */
   receivedChunks: number[];
+  /** put_chunk calls that succeeded for this item, over all runs: equals chunkCount when nothing was sent twice. */
+  chunkPuts: number;
   state: UploadState;
   /** The phase to go back to after waiting-retry or needs-sign-in. */
   resumeAt: ActiveState | null;

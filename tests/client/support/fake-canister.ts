@@ -103,6 +103,12 @@ export class FakeCanister implements ForeverCanister {
     this.sessions.delete(sessionId);
   }
 
+  readonly proofs: string[] = [];
+  async provePrincipal(nonce: string): Promise<void> {
+    this.enter('provePrincipal');
+    this.proofs.push(nonce);
+  }
+
   async getMemoryPresence(memoryId: string): Promise<MemoryPresence> {
     this.enter('getMemoryPresence');
     const a = this.assets.get(memoryId);
