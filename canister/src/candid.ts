@@ -8,7 +8,8 @@
 // way an `idlFactory` does.
 import type { IDL as IDLNamespace } from '@dfinity/candid';
 
-type Idl = typeof IDLNamespace;
+/** The IDL namespace as an `idlFactory` receives it (azle's re-export in the canister). */
+type Idl = Parameters<IDLNamespace.InterfaceFactory>[0]['IDL'];
 
 /** Every named Candid type of the interface, in declaration order. */
 export function foreverTypes(IDL: Idl) {
@@ -133,7 +134,8 @@ export function foreverTypes(IDL: Idl) {
     chunks: IDL.Nat64,
     session_records: IDL.Nat64,
     pending_proofs: IDL.Nat64,
-    stable_memory_bytes: IDL.Nat64,
+    // Ended sessions whose chunks the sweeper is still freeing.
+    sessions_freeing: IDL.Nat64,
   });
   const InvariantReport = IDL.Record({
     ok: IDL.Bool,
@@ -256,7 +258,7 @@ export const idlFactory: IDLNamespace.InterfaceFactory = ({ IDL }) => {
   const methods = foreverMethods(IDL);
   return IDL.Service(
     Object.fromEntries(
-      Object.entries(methods).map(([name, m]) => [name, IDL.Func(m.args, [m.ret], m.query ? ['query'] : [])]),
+      Object.entries(methods).map(([name, m]) => [name, IDL.Func(m.args as [IDLNamespace.Type], [m.ret], m.query ? ['query'] : [])]),
     ),
   );
 };

@@ -130,7 +130,7 @@ export interface Limits {
   'chunk_size' : number,
 }
 export interface Stats {
-  'stable_memory_bytes' : bigint,
+  'sessions_freeing' : bigint,
   'assets' : bigint,
   'live_sessions' : bigint,
   'memories' : bigint,

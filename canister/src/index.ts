@@ -1,0 +1,328 @@
+// The azle adapter of the forever canister: stable maps with raw byte
+// serializers, the caller, time, controllers, timers and instruction
+// profiling around ForeverService (service.ts), which holds the behaviour.
+//
+// Every method decodes its own arguments (`manual`), so malformed Candid
+// (an unknown memory type, a wrong type) is answered with
+// `Err(InvalidArgument)` instead of a trap, and the decoding cost can be
+// measured on its own.
+import {
+  IDL,
+  init,
+  isController,
+  msgArgData,
+  msgCaller,
+  msgReply,
+  performanceCounter,
+  postUpgrade,
+  query,
+  setTimer,
+  setTimerInterval,
+  StableBTreeMap,
+  time,
+  update,
+} from 'azle';
+import { foreverMethods, type ForeverMethodName, type MethodSpec } from './candid';
+import { Fail } from './errors';
+import { ForeverService, type Env } from './service';
+import { type KV, MAP_IDS, type TableName, type Tables } from './store';
+
+const M = foreverMethods(IDL);
+const manual = { manual: true } as const;
+const SWEEP_INTERVAL_SECONDS = 60;
+
+/** Keys and values are already bytes: no serializer work (see DESIGN.md on stableJson's cost). */
+const raw = { toBytes: (b: Uint8Array): Uint8Array => b, fromBytes: (b: Uint8Array): Uint8Array => b };
+
+function stableKV(memoryId: number): KV {
+  const m = new StableBTreeMap<Uint8Array, Uint8Array>(memoryId, raw, raw);
+  return {
+    get: (k) => m.get(k),
+    has: (k) => m.containsKey(k),
+    insert: (k, v) => {
+      m.insert(k, v);
+    },
+    remove: (k) => {
+      m.remove(k);
+    },
+    items: (start, length) => m.items(start, length),
+    keys: (start, length) => m.keys(start, length),
+    len: () => Number(m.len()),
+  };
+}
+
+let service: ForeverService | undefined;
+
+function svc(): ForeverService {
+  if (!service) {
+    const tables = Object.fromEntries(
+      (Object.keys(MAP_IDS) as TableName[]).map((name) => [name, stableKV(MAP_IDS[name])]),
+    ) as Tables;
+    service = new ForeverService(tables);
+  }
+  return service;
+}
+
+// ------------------------------------------------------------- profiling
+
+interface Profile {
+  method: string;
+  phases: Array<{ phase: string; instructions: bigint }>;
+  total: bigint;
+}
+
+/** Heap only (diagnostics, not durable state): the phases of the last update call. */
+let lastProfile: Profile | undefined;
+let current: { method: string; last: bigint; phases: Profile['phases'] } | undefined;
+
+function phase(name: string): void {
+  if (!current) return;
+  const now = performanceCounter(0);
+  current.phases.push({ phase: name, instructions: now - current.last });
+  current.last = now;
+}
+
+// ---------------------------------------------------------------- timers
+
+let sweepScheduled = false;
+
+function requestSweep(): void {
+  if (sweepScheduled) return;
+  sweepScheduled = true;
+  setTimer(0, sweepTick);
+}
+
+function sweepTick(): void {
+  sweepScheduled = false;
+  const more = svc().sweep(makeEnv(msgCallerSafe()));
+  if (more) requestSweep();
+}
+
+/** Timers do not survive upgrades: init and post_upgrade start the periodic sweep again. */
+function startTimers(): void {
+  sweepScheduled = false;
+  setTimerInterval(SWEEP_INTERVAL_SECONDS, sweepTick);
+  // Work left by the previous version (backlogs, expiries while stopped) is picked up at once.
+  requestSweep();
+}
+
+function msgCallerSafe(): ReturnType<typeof msgCaller> {
+  return msgCaller();
+}
+
+// -------------------------------------------------------------- dispatch
+
+function makeEnv(caller: ReturnType<typeof msgCaller>): Env {
+  return {
+    caller,
+    now: time(),
+    isController: (p) => isController(p),
+    instructions: () => performanceCounter(0),
+    phase,
+    requestSweep,
+  };
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Runs one method: decode (a decoding failure is `Err(InvalidArgument)`),
+ * execute, encode and reply. A `Fail` is replied as `Err` unless the method
+ * already wrote; then it is rethrown and the message traps, so the IC rolls
+ * every write back.
+ */
+function serve(name: ForeverMethodName, run: (env: Env, args: any[]) => unknown, onBadArgs?: () => unknown): void {
+  const spec: MethodSpec = M[name];
+  const isUpdate = !spec.query;
+  current = { method: name, last: performanceCounter(0), phases: [] };
+  const start = current.last;
+  let args: any[];
+  try {
+    args = IDL.decode(spec.args, msgArgData());
+  } catch (e) {
+    const value = onBadArgs ? onBadArgs() : { Err: { InvalidArgument: `malformed arguments: ${errText(e)}` } };
+    msgReply(IDL.encode([spec.ret], [value]));
+    current = undefined;
+    return;
+  }
+  phase('decode');
+  const s = svc();
+  s.wrote = false;
+  let value: unknown;
+  try {
+    const ok = run(makeEnv(msgCaller()), args);
+    value = onBadArgs ? ok : { Ok: ok };
+  } catch (e) {
+    if (e instanceof Fail && (!s.wrote || e.keep)) value = { Err: e.error };
+    else throw e;
+  }
+  phase('execute');
+  const reply = IDL.encode([spec.ret], [value]);
+  phase('encode');
+  msgReply(reply);
+  if (isUpdate) {
+    lastProfile = { method: name, phases: current.phases, total: performanceCounter(0) - start };
+  }
+  current = undefined;
+}
+
+export default class {
+  @init([])
+  init(): void {
+    svc();
+    startTimers();
+  }
+
+  @postUpgrade([])
+  postUpgrade(): void {
+    svc();
+    startTimers();
+  }
+
+  // Memories
+  @update(M.upsert_metadata.args, M.upsert_metadata.ret, manual)
+  upsert_metadata(): void {
+    serve('upsert_metadata', (env, a) => svc().upsert_metadata(env, a[0], a[1], a[2], a[3]));
+  }
+
+  @query(M.get_memory.args, M.get_memory.ret, manual)
+  get_memory(): void {
+    serve('get_memory', (env, a) => svc().get_memory(env, a[0]));
+  }
+
+  @query(M.list_memories.args, M.list_memories.ret, manual)
+  list_memories(): void {
+    serve('list_memories', (env, a) => svc().list_memories(env, a[0], a[1]));
+  }
+
+  @query(M.get_memory_presence.args, M.get_memory_presence.ret, manual)
+  get_memory_presence(): void {
+    serve('get_memory_presence', (env, a) => svc().get_memory_presence(env, a[0]));
+  }
+
+  @query(M.get_memory_list_presence.args, M.get_memory_list_presence.ret, manual)
+  get_memory_list_presence(): void {
+    serve('get_memory_list_presence', (env, a) => svc().get_memory_list_presence(env, a[0], a[1], a[2]));
+  }
+
+  @query(M.verify_presence.args, M.verify_presence.ret, manual)
+  verify_presence(): void {
+    serve('verify_presence', (env, a) => svc().verify_presence(env, a[0], a[1]));
+  }
+
+  // Chunked uploads
+  @update(M.begin_asset_upload.args, M.begin_asset_upload.ret, manual)
+  begin_asset_upload(): void {
+    serve('begin_asset_upload', (env, a) => svc().begin_asset_upload(env, a[0], a[1], a[2], a[3]));
+  }
+
+  @update(M.put_chunk.args, M.put_chunk.ret, manual)
+  put_chunk(): void {
+    serve('put_chunk', (env, a) => svc().put_chunk(env, a[0], a[1], a[2]));
+  }
+
+  @update(M.commit_asset.args, M.commit_asset.ret, manual)
+  commit_asset(): void {
+    serve('commit_asset', (env, a) => svc().commit_asset(env, a[0], a[1]));
+  }
+
+  @update(M.cancel_upload.args, M.cancel_upload.ret, manual)
+  cancel_upload(): void {
+    serve('cancel_upload', (env, a) => svc().cancel_upload(env, a[0]));
+  }
+
+  @query(M.get_upload_progress.args, M.get_upload_progress.ret, manual)
+  get_upload_progress(): void {
+    serve('get_upload_progress', (env, a) => svc().get_upload_progress(env, a[0]));
+  }
+
+  @query(M.list_my_uploads.args, M.list_my_uploads.ret, manual)
+  list_my_uploads(): void {
+    serve('list_my_uploads', (env) => svc().list_my_uploads(env));
+  }
+
+  @query(M.read_chunk.args, M.read_chunk.ret, manual)
+  read_chunk(): void {
+    serve('read_chunk', (env, a) => svc().read_chunk(env, a[0], a[1]));
+  }
+
+  // Galleries
+  @update(M.store_gallery.args, M.store_gallery.ret, manual)
+  store_gallery(): void {
+    serve('store_gallery', (env, a) => svc().store_gallery(env, a[0]));
+  }
+
+  @query(M.get_gallery.args, M.get_gallery.ret, manual)
+  get_gallery(): void {
+    serve('get_gallery', (env, a) => svc().get_gallery(env, a[0]));
+  }
+
+  @query(M.list_galleries.args, M.list_galleries.ret, manual)
+  list_galleries(): void {
+    serve('list_galleries', (env, a) => svc().list_galleries(env, a[0], a[1]));
+  }
+
+  // Principal proof for the server's sign-in
+  @update(M.prove_principal.args, M.prove_principal.ret, manual)
+  prove_principal(): void {
+    serve('prove_principal', (env, a) => svc().prove_principal(env, a[0]));
+  }
+
+  @query(M.nonce_principal.args, M.nonce_principal.ret, manual)
+  nonce_principal(): void {
+    serve('nonce_principal', (env, a) => svc().nonce_principal(env, a[0]), () => []);
+  }
+
+  // Usage and limits
+  @query(M.get_usage.args, M.get_usage.ret, manual)
+  get_usage(): void {
+    serve('get_usage', (env) => svc().get_usage(env));
+  }
+
+  @query(M.get_limits.args, M.get_limits.ret, manual)
+  get_limits(): void {
+    serve('get_limits', () => svc().get_limits(), () => svc().get_limits());
+  }
+
+  // Controller-only administration
+  @update(M.set_limits.args, M.set_limits.ret, manual)
+  set_limits(): void {
+    serve('set_limits', (env, a) => svc().set_limits(env, a[0]));
+  }
+
+  @update(M.set_quota.args, M.set_quota.ret, manual)
+  set_quota(): void {
+    serve('set_quota', (env, a) => svc().set_quota(env, a[0], a[1]));
+  }
+
+  @update(M.set_presence_verifiers.args, M.set_presence_verifiers.ret, manual)
+  set_presence_verifiers(): void {
+    serve('set_presence_verifiers', (env, a) => svc().set_presence_verifiers(env, a[0]));
+  }
+
+  @query(M.get_presence_verifiers.args, M.get_presence_verifiers.ret, manual)
+  get_presence_verifiers(): void {
+    serve('get_presence_verifiers', (env) => svc().get_presence_verifiers(env));
+  }
+
+  @query(M.get_stats.args, M.get_stats.ret, manual)
+  get_stats(): void {
+    serve('get_stats', (env) => svc().get_stats(env));
+  }
+
+  @query(M.check_invariants.args, M.check_invariants.ret, manual)
+  check_invariants(): void {
+    serve('check_invariants', (env) => svc().check_invariants(env));
+  }
+
+  @query(M.last_call_profile.args, M.last_call_profile.ret, manual)
+  last_call_profile(): void {
+    serve('last_call_profile', (env) => {
+      if (env.caller.isAnonymous() || !env.isController(env.caller)) throw new Fail({ Unauthorized: null });
+      if (!lastProfile) throw new Fail({ NotFound: null });
+      return lastProfile;
+    });
+  }
+}
