@@ -11,6 +11,8 @@ const VERSION = 1;
 
 interface QueueSchema extends DBSchema {
   items: { key: string; value: QueueItem; indexes: { 'by-state': UploadState; 'by-created': number; 'by-sha256': string } };
+  /** Small records the service worker needs without a page (the client config). */
+  meta: { key: string; value: unknown };
 }
 
 export class QueueItemNotFoundError extends Error {
@@ -95,6 +97,14 @@ export class QueueStore {
     return next;
   }
 
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    return (await this.db.get('meta', key)) as T | undefined;
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    await this.db.put('meta', value, key);
+  }
+
   /** Removes an item (idempotent). */
   async remove(id: string): Promise<void> {
     await this.db.delete('items', id);
@@ -107,4 +117,5 @@ function upgrade(db: IDBPDatabase<QueueSchema>): void {
   store.createIndex('by-created', 'createdAt');
   // null keys are not indexed, so unhashed items stay out of it.
   store.createIndex('by-sha256', 'sha256');
+  db.createObjectStore('meta');
 }

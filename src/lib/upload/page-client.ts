@@ -1,0 +1,125 @@
+// The page's side of the upload engine: registers the service worker
+// (workbox-window), enqueues files, and asks for a drain — from the service
+// worker (message + Background Sync) where there is one, otherwise by running
+// the engine in the page with the hash worker, on load and when the browser
+// comes back online. Progress from whichever context drains arrives on the
+// upload BroadcastChannel.
+import { Workbox } from 'workbox-window';
+import { createBrowserEngine } from './browser-engine';
+import { loadClientConfig, type ClientConfig } from './client-config';
+import { Drainer, SYNC_TAG, UPLOAD_CHANNEL, type ChannelMessage } from './drainer';
+import { enqueue, requestPersistence, type EnqueueInput, type PersistenceStatus } from './enqueue';
+import { WorkerHasher } from './hasher';
+import { QueueStore } from './queue-store';
+import type { SwRequest } from './sw-protocol';
+import type { QueueItem } from './types';
+
+interface SyncRegistration extends ServiceWorkerRegistration {
+  sync?: { register(tag: string): Promise<void> };
+}
+
+export type DrainMode = 'service-worker' | 'page';
+
+export class UploadClient {
+  readonly channel = new BroadcastChannel(UPLOAD_CHANNEL);
+  private pageDrainer: Drainer | null = null;
+  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private constructor(
+    readonly store: QueueStore,
+    readonly config: ClientConfig,
+    readonly mode: DrainMode,
+    private readonly registration: SyncRegistration | null,
+    readonly persistence: PersistenceStatus,
+  ) {}
+
+  /**
+   * Opens the queue, reads the config, registers the service worker and asks
+   * for persistent storage. `useServiceWorker: false` forces the page fallback.
+   */
+  static async start(opts: { useServiceWorker?: boolean } = {}): Promise<UploadClient> {
+    const store = await QueueStore.open();
+    const config = await loadClientConfig(store, location.origin);
+    let registration: SyncRegistration | null = null;
+    if ((opts.useServiceWorker ?? true) && 'serviceWorker' in navigator) {
+      const wb = new Workbox('/service-worker.js');
+      await wb.register();
+      registration = (await navigator.serviceWorker.ready) as SyncRegistration;
+    }
+    // Background Sync is what lets the worker finish after the tab closes; without it the page drains.
+    const mode: DrainMode = registration?.sync ? 'service-worker' : 'page';
+    const persistence = await requestPersistence(navigator.storage);
+    const client = new UploadClient(store, config, mode, registration, persistence);
+    if (mode === 'page') {
+      client.pageDrainer = new Drainer(
+        async () => createBrowserEngine({ config, store, hasher: WorkerHasher.create(), onEvent: (e) => client.emit(e) }),
+        undefined,
+        (report) => {
+          client.emit({ type: 'drained', report, by: 'page' });
+          client.scheduleWake(report.nextWakeAt);
+        },
+      );
+      addEventListener('online', () => void client.drain());
+    }
+    void client.drain();
+    return client;
+  }
+
+  /** Page-drained events go to this page's listeners and to other pages alike. */
+  private emit(msg: ChannelMessage): void {
+    this.channel.postMessage(msg);
+    this.localListeners.forEach((l) => l(msg));
+  }
+
+  private readonly localListeners = new Set<(m: ChannelMessage) => void>();
+
+  /** Every event from the service worker or a page drainer, including this page's own. */
+  subscribe(listener: (m: ChannelMessage) => void): () => void {
+    const onMessage = (ev: MessageEvent<ChannelMessage>) => listener(ev.data);
+    this.channel.addEventListener('message', onMessage);
+    this.localListeners.add(listener);
+    return () => {
+      this.channel.removeEventListener('message', onMessage);
+      this.localListeners.delete(listener);
+    };
+  }
+
+  private scheduleWake(at: number | null): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = at === null ? null : setTimeout(() => void this.drain(), Math.max(0, at - Date.now()));
+  }
+
+  async enqueueFiles(files: Iterable<File>, owner: string | null): Promise<QueueItem[]> {
+    const out: QueueItem[] = [];
+    for (const file of files) {
+      const input: EnqueueInput = { blob: file, name: file.name, mimeType: file.type || undefined, owner };
+      out.push(await enqueue(this.store, input, navigator.storage));
+    }
+    await this.drain();
+    return out;
+  }
+
+  /** Asks for a drain now; resolves once it is requested (the service worker) or finished (page mode). */
+  async drain(): Promise<void> {
+    if (this.mode === 'page') {
+      await this.pageDrainer?.request().catch((err) => console.error('drain failed', err));
+      return;
+    }
+    const reg = this.registration;
+    if (!reg) return;
+    // A sync survives the tab: if the worker is stopped mid-drain, the browser fires it again (also after coming online).
+    await reg.sync?.register(SYNC_TAG).catch(() => undefined);
+    const target = navigator.serviceWorker.controller ?? reg.active;
+    target?.postMessage({ type: 'drain' } satisfies SwRequest);
+  }
+
+  list(): Promise<QueueItem[]> {
+    return this.store.list();
+  }
+
+  /** The user retries a failed item. */
+  async retry(id: string): Promise<void> {
+    await this.store.update(id, (cur) => (cur.state === 'failed' ? { ...cur, state: 'queued', resumeAt: null, attempts: 0, nextRetryAt: null } : cur));
+    await this.drain();
+  }
+}

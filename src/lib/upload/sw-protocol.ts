@@ -1,0 +1,2 @@
+// Messages from pages to the service worker.
+export type SwRequest = { type: 'drain' };

@@ -1,0 +1,86 @@
+/// <reference lib="webworker" />
+// The service worker: precaches the app shell and drains the upload queue on
+// Background Sync, when a page asks, and when it starts. It holds no signed
+// requests: each drain signs fresh calls with the delegation the auth client
+// keeps in IndexedDB, and parks items as needs-sign-in when it expired.
+import { build, files, version } from '$service-worker';
+import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
+import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { createBrowserEngine } from './lib/upload/browser-engine';
+import { loadClientConfig } from './lib/upload/client-config';
+import { Drainer, SYNC_TAG, UPLOAD_CHANNEL, type ChannelMessage } from './lib/upload/drainer';
+import type { DrainReport } from './lib/upload/engine';
+import { inlineHasher } from './lib/upload/hasher';
+import { QueueStore } from './lib/upload/queue-store';
+import type { SwRequest } from './lib/upload/sw-protocol';
+
+const sw = self as unknown as ServiceWorkerGlobalScope;
+
+// Hashed build files change name when they change; the rest carry the build version.
+precacheAndRoute([
+  ...build.map((url) => ({ url, revision: null })),
+  ...files.map((url) => ({ url, revision: version })),
+  { url: '/index.html', revision: version },
+]);
+cleanupOutdatedCaches();
+// SPA: every app navigation gets the shell, except the server's and the IC's paths.
+registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: [/^\/api\//, /^\/ii(\/|$)/, /^\/metrics/, /^\/healthz/] }));
+
+const channel = new BroadcastChannel(UPLOAD_CHANNEL);
+const post = (msg: ChannelMessage) => channel.postMessage(msg);
+
+let storePromise: Promise<QueueStore> | null = null;
+const openStore = () => (storePromise ??= QueueStore.open());
+
+const drainer = new Drainer(
+  async () => {
+    const store = await openStore();
+    const config = await loadClientConfig(store, sw.location.origin);
+    return createBrowserEngine({ config, store, hasher: inlineHasher, onEvent: post });
+  },
+  undefined,
+  (report) => post({ type: 'drained', report, by: 'service-worker' }),
+);
+
+/** Longest wait for a retry inside one event; Chrome stops an event after about 5 minutes. */
+const MAX_IN_EVENT_WAIT_MS = 60_000;
+
+/**
+ * Drains, then waits for retries that are due soon. When the next retry is far
+ * off it rejects, so the browser schedules the sync again with its own backoff.
+ */
+async function drainForSync(): Promise<void> {
+  let report: DrainReport = await drainer.request();
+  while (report.nextWakeAt !== null) {
+    const wait = report.nextWakeAt - Date.now();
+    if (wait > MAX_IN_EVENT_WAIT_MS) throw new Error(`uploads waiting for a retry at ${new Date(report.nextWakeAt).toISOString()}`);
+    await new Promise((r) => setTimeout(r, Math.max(0, wait)));
+    report = await drainer.request();
+  }
+}
+
+sw.addEventListener('install', () => {
+  void sw.skipWaiting();
+});
+
+sw.addEventListener('activate', (event) => {
+  event.waitUntil(sw.clients.claim().then(() => drainer.request().then(() => undefined, () => undefined)));
+});
+
+// SyncEvent is not in TypeScript's webworker lib.
+sw.addEventListener('sync' as keyof ServiceWorkerGlobalScopeEventMap, (event) => {
+  const e = event as ExtendableEvent & { tag: string };
+  if (e.tag === SYNC_TAG) e.waitUntil(drainForSync());
+});
+
+sw.addEventListener('message', (event) => {
+  const msg = event.data as SwRequest;
+  if (msg?.type === 'drain') {
+    const done = drainForSync().catch(() => undefined);
+    event.waitUntil(done);
+    event.ports[0]?.postMessage({ type: 'accepted' });
+  }
+});
+
+// "When it starts": a worker woken for any reason picks up interrupted work.
+void drainer.request().catch(() => undefined);
