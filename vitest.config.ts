@@ -10,6 +10,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     reporters: ['default'],
-    globalSetup: ['tests/setup/global.ts', 'tests/setup/postgres.ts'],
+    globalSetup: ['tests/setup/global.ts', 'tests/setup/postgres.ts', 'tests/setup/app-build.ts'],
   },
 });
