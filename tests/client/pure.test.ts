@@ -7,7 +7,7 @@ import { CircuitBreaker } from '../../src/lib/upload/circuit-breaker';
 import { AuthRequiredError, CanisterError, classifyError, HttpStatusError } from '../../src/lib/upload/errors';
 import { InvalidTransitionError, transition, type MachineState } from '../../src/lib/upload/machine';
 import { eta, receivedBytes, SpeedMeter } from '../../src/lib/upload/progress';
-import { memoryTypeFor } from '../../src/lib/upload/enqueue';
+import { checkQuota, EmptyFileError, FileTooLargeError, memoryTypeFor, newQueueItem, requestPersistence, StorageQuotaError } from '../../src/lib/upload/enqueue';
 
 const at = (state: MachineState['state'], resumeAt: MachineState['resumeAt'] = null): MachineState => ({ state, resumeAt });
 
@@ -161,5 +161,24 @@ describe('memory type from a file', () => {
     expect(memoryTypeFor('audio/ogg')).toBe('Audio');
     expect(memoryTypeFor('application/pdf')).toBe('Document');
     expect(memoryTypeFor('')).toBe('Document');
+  });
+});
+
+describe('enqueue checks', () => {
+  it('refuses empty and oversized files with typed errors', () => {
+    expect(() => newQueueItem({ blob: new Blob([]), name: 'empty.txt' })).toThrow(EmptyFileError);
+    const big = { size: 100 * 1024 * 1024 + 1, type: '' } as Blob;
+    expect(() => newQueueItem({ blob: big, name: 'big.bin' })).toThrow(FileTooLargeError);
+    const item = newQueueItem({ blob: new Blob(['hi'], { type: 'text/plain' }), name: 'a.txt' });
+    expect(item).toMatchObject({ state: 'queued', size: 2, memoryType: 'Document', owner: null, sha256: null, chunkCount: 1 });
+    expect(item.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+  it('checks the storage quota before queueing and reports a refused persistence request', async () => {
+    await expect(checkQuota({ estimate: async () => ({ usage: 900, quota: 1_000 }) }, 10)).rejects.toBeInstanceOf(StorageQuotaError);
+    await expect(checkQuota({ estimate: async () => ({ usage: 0, quota: 1e10 }) }, 10)).resolves.toBeUndefined();
+    await expect(checkQuota(undefined, 10)).resolves.toBeUndefined();
+    expect(await requestPersistence({ persisted: async () => false, persist: async () => false })).toBe('refused');
+    expect(await requestPersistence({ persisted: async () => true, persist: async () => false })).toBe('persisted');
+    expect(await requestPersistence(undefined)).toBe('unsupported');
   });
 });

@@ -4,7 +4,7 @@
 // crash resumes where it stopped. Shared by pages and the service worker; it
 // has no knowledge of workers, locks or broadcast (the callers add those).
 import { backoffDelay, canRetry, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
-import { chunkCount, chunkRange, MAX_CHUNK_SIZE, missingChunks } from './chunks';
+import { chunkCount, chunkRange, missingChunks } from './chunks';
 import { CircuitBreaker, CircuitOpenError, DEFAULT_BREAKER, type BreakerPolicy } from './circuit-breaker';
 import { AuthRequiredError, CanisterError, classifyError, isAlreadyExists } from './errors';
 import type { Hasher } from './hasher';
@@ -16,8 +16,6 @@ import { DEFAULT_CALL_RETRY, retryTransient, sleep, type CallRetryPolicy } from 
 import type { ClassifiedError, ProgressSnapshot, QueueItem, QueueItemView } from './types';
 
 export interface EngineConfig {
-  /** Chunk size requested from the canister (it may answer another; its answer wins). */
-  chunkSize: number;
   /** put_chunk calls in flight per file. */
   chunkConcurrency: number;
   /** Files uploading at once: the canister's live-session limit per principal. */
@@ -30,7 +28,6 @@ export interface EngineConfig {
 }
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
-  chunkSize: MAX_CHUNK_SIZE,
   chunkConcurrency: 4,
   maxFiles: 3,
   callRetry: DEFAULT_CALL_RETRY,
@@ -301,7 +298,8 @@ export class UploadEngine {
     // begin_asset_upload returns our live session (with the chunks it already
     // has) when there is one, so resuming and starting are the same call.
     const limits = await this.call(() => canister.getLimits(), signal);
-    const requested = chunkCount(item.size, Math.min(this.cfg.chunkSize, limits.chunkSize));
+    // The canister fixes the chunk size: chunk_count must be ceil(size / its chunk_size).
+    const requested = chunkCount(item.size, limits.chunkSize);
     const begun = await this.call(async () => {
       try {
         return await canister.beginAssetUpload(item.id, sha256, requested, item.size);

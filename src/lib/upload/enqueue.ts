@@ -15,6 +15,13 @@ export class FileTooLargeError extends Error {
   }
 }
 
+export class EmptyFileError extends Error {
+  constructor(readonly fileName: string) {
+    super(`${fileName} is empty; there is nothing to store`);
+    this.name = 'EmptyFileError';
+  }
+}
+
 /** The browser will not give the queue room for these bytes. */
 export class StorageQuotaError extends Error {
   constructor(
@@ -81,6 +88,8 @@ export interface EnqueueInput {
 
 /** Builds a queue item (pure). */
 export function newQueueItem(input: EnqueueInput): QueueItem {
+  // The canister refuses empty assets (total_size must be at least 1 byte).
+  if (input.blob.size === 0) throw new EmptyFileError(input.name);
   if (input.blob.size > MAX_FILE_SIZE) throw new FileTooLargeError(input.blob.size, MAX_FILE_SIZE);
   const now = input.now ?? Date.now();
   const mimeType = input.mimeType ?? (input.blob.type || 'application/octet-stream');
