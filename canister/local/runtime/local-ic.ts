@@ -1,0 +1,700 @@
+// The local Internet Computer: canisters side by side, one message at a time
+// (a single serial queue, like one subnet's execution), ingress updates and
+// queries, inter-canister calls and their callbacks, the management canister's
+// `raw_rand`, install/reinstall/upgrade, the clock and global timers, and the
+// hand-off of committed state to persistence.
+import { randomBytes } from 'node:crypto';
+import { IDL } from '@dfinity/candid';
+import { Principal } from '@dfinity/principal';
+import { Canister, type CallContext, type ExecResult } from './canister.js';
+import { InstallCodeError, LocalICError, rejects, type Reject } from './errors.js';
+import { loadModule, moduleMetadata, type LoadedModule } from './module.js';
+import { newMessage, type MessageKind, type OutgoingCall, type Response } from './message.js';
+import { Persistence, type PersistedCanister } from './persistence.js';
+import { StableMemory } from './stable-memory.js';
+
+export type CallResult =
+  | { status: 'replied'; reply: Uint8Array; instructions: bigint }
+  | { status: 'rejected'; rejectCode: number; rejectMessage: string; errorCode: string; instructions: bigint };
+
+export interface LocalICOptions {
+  /** Stable memory and state files; omitted = in-memory only. */
+  dataDir?: string;
+  /** Start of the clock, ns since the epoch; default now. */
+  startTime?: bigint;
+  /** 'manual': time moves only via setTime/advanceTime (tests). Default 'system'. */
+  clock?: 'system' | 'manual';
+  /** Receives `ic0.debug_print` lines. Default: console.log with the canister id. */
+  log?: (canisterId: string, line: string) => void;
+  /** Instruction metering (default true). Off only to measure its overhead. */
+  metering?: boolean;
+}
+
+/** The IC's per-message instruction limits. */
+export const INSTRUCTION_LIMITS = {
+  update: 40_000_000_000n,
+  query: 5_000_000_000n,
+  install: 300_000_000_000n,
+} as const;
+
+/** Largest ingress message argument the IC accepts (2 MiB). */
+export const MAX_INGRESS_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Canister ids are allocated from this range, the first subnet range of a
+ * local dfx replica: the first canister is bkyz2-fmaaa-aaaaa-qaaaq-cai.
+ */
+export const CANISTER_RANGE_START = 0x8000000000100000n;
+export const CANISTER_RANGE_END = 0x80000000001fffffn;
+
+export function canisterIdFromIndex(index: bigint): Principal {
+  const bytes = new Uint8Array(10);
+  new DataView(bytes.buffer).setBigUint64(0, index);
+  bytes[8] = 0x01;
+  bytes[9] = 0x01;
+  return Principal.fromUint8Array(bytes);
+}
+
+const MANAGEMENT = Principal.managementCanister().toText();
+/** Bound on messages processed for one request, so a call loop cannot hang the process. */
+const MAX_MESSAGES_PER_TASK = 100_000;
+const MAX_TIMER_ROUNDS = 1_000;
+
+type Outcome = { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; reject: Reject };
+
+type Task =
+  | { kind: 'request'; from: Canister; call: OutgoingCall; callback: number }
+  | { kind: 'response'; to: Canister; callback: number; outcome: Outcome };
+
+function toOutcome(r: Response | Reject): Outcome {
+  if ('rejectCode' in r) return { kind: 'reject', reject: r };
+  if (r.kind === 'reply') return { kind: 'reply', data: r.data };
+  return { kind: 'reject', reject: rejects.explicit(r.message) };
+}
+
+function toCallResult(outcome: Outcome, instructions: bigint): CallResult {
+  if (outcome.kind === 'reply') return { status: 'replied', reply: outcome.data, instructions };
+  return { status: 'rejected', ...outcome.reject, instructions };
+}
+
+export class LocalIC {
+  private readonly canisters = new Map<string, Canister>();
+  private nextIndex = CANISTER_RANGE_START + 1n;
+  private readonly tasks: Task[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private now: bigint;
+  private readonly manualClock: boolean;
+  private readonly logLine: (canisterId: string, line: string) => void;
+  private readonly metering: boolean;
+  private readonly store: Persistence | undefined;
+  private nextContextId = 1;
+  private timerHandle: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(opts: LocalICOptions) {
+    this.manualClock = opts.clock === 'manual';
+    this.now = opts.startTime ?? BigInt(Date.now()) * 1_000_000n;
+    this.logLine = opts.log ?? ((id, line) => console.log(`[canister ${id}] ${line}`));
+    this.metering = opts.metering ?? true;
+    this.store = opts.dataDir ? new Persistence(opts.dataDir) : undefined;
+  }
+
+  static async create(opts: LocalICOptions = {}): Promise<LocalIC> {
+    const ic = new LocalIC(opts);
+    if (ic.store) await ic.restore(await ic.store.open());
+    return ic;
+  }
+
+  // --- serial execution ---
+
+  /** Runs `fn` after every earlier task: messages execute one at a time. */
+  private serial<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.closed) return Promise.reject(new LocalICError('the local IC is closed', 'Closed'));
+    const run = this.chain.then(fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Advances the system clock (monotonic) at the start of a task. */
+  private tick(): void {
+    if (this.manualClock) return;
+    const wall = BigInt(Date.now()) * 1_000_000n;
+    this.now = wall > this.now ? wall : this.now + 1n;
+  }
+
+  // --- canisters ---
+
+  private canister(id: Principal): Canister | undefined {
+    return this.canisters.get(id.toText());
+  }
+
+  private requireCanister(id: Principal): Canister {
+    const c = this.canister(id);
+    if (!c) throw new LocalICError(`Canister ${id.toText()} not found`, 'CanisterNotFound');
+    return c;
+  }
+
+  private newCanister(id: Principal, controllers: Principal[]): Canister {
+    const c = new Canister(id, controllers, { log: (canister, line) => this.logLine(canister.idText, line) });
+    this.canisters.set(c.idText, c);
+    return c;
+  }
+
+  createCanister(opts: { controllers?: Principal[]; canisterId?: Principal } = {}): Promise<Principal> {
+    return this.serial(async () => {
+      let id = opts.canisterId;
+      if (id) {
+        if (this.canister(id)) throw new LocalICError(`Canister ${id.toText()} already exists`, 'InvalidArgument');
+      } else {
+        do {
+          if (this.nextIndex > CANISTER_RANGE_END) throw new LocalICError('canister id range exhausted', 'InvalidArgument');
+          id = canisterIdFromIndex(this.nextIndex++);
+        } while (this.canister(id));
+      }
+      const c = this.newCanister(id, [...(opts.controllers ?? [])]);
+      this.store?.noteCommit(c, [], true);
+      await this.store?.flush();
+      return id;
+    });
+  }
+
+  canisterIds(): Principal[] {
+    return [...this.canisters.values()].map((c) => c.id);
+  }
+
+  controllers(canisterId: Principal): Principal[] {
+    return [...this.requireCanister(canisterId).controllers];
+  }
+
+  setControllers(canisterId: Principal, controllers: Principal[]): Promise<void> {
+    return this.serial(async () => {
+      const c = this.requireCanister(canisterId);
+      c.controllers = [...controllers];
+      this.store?.noteCommit(c, [], true);
+      await this.store?.flush();
+    });
+  }
+
+  moduleHash(canisterId: Principal): Uint8Array | undefined {
+    const m = this.canister(canisterId)?.module;
+    return m ? new Uint8Array(m.hash) : undefined;
+  }
+
+  metadata(canisterId: Principal, name: string): Uint8Array | undefined {
+    const m = this.canister(canisterId)?.module;
+    return m ? moduleMetadata(m, name) : undefined;
+  }
+
+  certifiedData(canisterId: Principal): Uint8Array {
+    return new Uint8Array(this.requireCanister(canisterId).certifiedData);
+  }
+
+  // --- install ---
+
+  installCode(
+    canisterId: Principal,
+    wasm: Uint8Array,
+    opts: { mode: 'install' | 'reinstall' | 'upgrade'; arg?: Uint8Array; sender?: Principal },
+  ): Promise<void> {
+    return this.serial(async () => {
+      this.tick();
+      const c = this.requireCanister(canisterId);
+      if (opts.sender && !c.isController(opts.sender)) {
+        throw new LocalICError(
+          `Only controllers of canister ${c.idText} can install code; ${opts.sender.toText()} is not one`,
+          'NotController',
+        );
+      }
+      const module = loadModule(wasm, { metering: this.metering, cacheDir: this.store?.moduleCacheDir });
+      const arg = opts.arg ?? new Uint8Array(0);
+      const sender = (opts.sender ?? Principal.anonymous()).toUint8Array();
+      if (opts.mode === 'install' && c.hasModule) {
+        throw new LocalICError(`Canister ${c.idText} is not empty; use mode 'reinstall' or 'upgrade'`, 'CanisterNotEmpty');
+      }
+      let blocks: number[];
+      if (opts.mode === 'upgrade') {
+        if (!c.hasModule) throw new LocalICError(`Canister ${c.idText} is empty; cannot upgrade`, 'CanisterEmpty');
+        blocks = this.upgrade(c, module, arg, sender);
+      } else {
+        blocks = this.install(c, module, arg, sender);
+      }
+      this.store?.saveModule(module);
+      this.store?.noteCommit(c, blocks, true, opts.mode !== 'upgrade');
+      this.drain();
+      this.fireDueTimers();
+      await this.store?.flush();
+      this.scheduleTimers();
+    });
+  }
+
+  /** install / reinstall: fresh heap and stable memory, then start and canister_init. */
+  private install(c: Canister, module: LoadedModule, arg: Uint8Array, sender: Uint8Array): number[] {
+    const restore = c.saveInstance();
+    c.stable = new StableMemory();
+    c.certifiedData = new Uint8Array(0);
+    c.globalTimer = 0n;
+    c.callbacks.clear();
+    c.freshInstance(module);
+    c.stable.begin();
+    const error = this.runInstallSteps(c, [
+      ['start', 'canister_start', new Uint8Array(0)],
+      ['init', 'canister_init', arg],
+    ], sender);
+    if (error) {
+      restore();
+      throw new InstallCodeError(error);
+    }
+    const { blocks } = c.stable.commit();
+    c.commitHeap();
+    c.version += 1n;
+    c.lastInstallArg = arg;
+    return blocks;
+  }
+
+  /** upgrade: pre_upgrade on the old instance, fresh heap, start and post_upgrade; stable memory kept. */
+  private upgrade(c: Canister, module: LoadedModule, arg: Uint8Array, sender: Uint8Array): number[] {
+    const restore = c.saveInstance();
+    c.stable.begin();
+    const preError = this.runInstallSteps(c, [['pre_upgrade', 'canister_pre_upgrade', new Uint8Array(0)]], sender);
+    if (preError) {
+      c.stable.rollback();
+      restore();
+      throw new InstallCodeError(preError);
+    }
+    const used = this.lastInstallInstructions;
+    c.callbacks.clear();
+    c.freshInstance(module);
+    c.globalTimer = 0n; // the IC deactivates the timer when the module changes
+    const error = this.runInstallSteps(
+      c,
+      [
+        ['start', 'canister_start', new Uint8Array(0)],
+        ['post_upgrade', 'canister_post_upgrade', arg],
+      ],
+      sender,
+      used,
+    );
+    if (error) {
+      c.stable.rollback();
+      restore();
+      throw new InstallCodeError(error);
+    }
+    const { blocks } = c.stable.commit();
+    c.commitHeap();
+    c.version += 1n;
+    c.lastInstallArg = arg;
+    return blocks;
+  }
+
+  private lastInstallInstructions = 0n;
+
+  /** Runs install-time entry points in one transaction sharing the install limit; returns the first error. */
+  private runInstallSteps(
+    c: Canister,
+    steps: [MessageKind, string, Uint8Array][],
+    sender: Uint8Array,
+    alreadyUsed = 0n,
+  ): Reject | undefined {
+    let used = alreadyUsed;
+    for (const [kind, entry, arg] of steps) {
+      if (!c.exports(entry)) continue;
+      const msg = newMessage({
+        kind,
+        method: entry,
+        arg,
+        caller: sender,
+        time: this.now,
+        limit: INSTRUCTION_LIMITS.install - used,
+      });
+      const res = c.execute(msg, entry, 'external');
+      used += res.instructions;
+      if (res.error) {
+        this.lastInstallInstructions = used;
+        return res.error.errorCode === 'IC0522' ? rejects.instructionLimit(c.idText, INSTRUCTION_LIMITS.install) : res.error;
+      }
+      c.applyStaged(msg);
+    }
+    this.lastInstallInstructions = used;
+    return undefined;
+  }
+
+  // --- ingress ---
+
+  update(
+    canisterId: Principal,
+    method: string,
+    arg: Uint8Array,
+    opts: { caller?: Principal } = {},
+  ): Promise<CallResult> {
+    if (arg.length > MAX_INGRESS_BYTES) {
+      return Promise.resolve(toCallResult({ kind: 'reject', reject: rejects.payloadTooLarge(arg.length, MAX_INGRESS_BYTES) }, 0n));
+    }
+    return this.serial(async () => {
+      this.tick();
+      const c = this.canister(canisterId);
+      if (!c) return toCallResult({ kind: 'reject', reject: rejects.canisterNotFound(canisterId.toText()) }, 0n);
+      if (!c.hasModule) return toCallResult({ kind: 'reject', reject: rejects.noModule(c.idText) }, 0n);
+      const caller = (opts.caller ?? Principal.anonymous()).toUint8Array();
+
+      let entry = `canister_update ${method}`;
+      let kind: MessageKind = 'update';
+      if (!c.exports(entry)) {
+        if (c.exports(`canister_query ${method}`)) {
+          entry = `canister_query ${method}`;
+          kind = 'replicated_query';
+        } else {
+          return toCallResult({ kind: 'reject', reject: rejects.methodNotFound(c.idText, 'update', method) }, 0n);
+        }
+      }
+      if (c.exports('canister_inspect_message')) {
+        const inspect = newMessage({
+          kind: 'inspect_message',
+          method,
+          arg,
+          caller,
+          time: this.now,
+          limit: INSTRUCTION_LIMITS.query,
+        });
+        const res = c.execute(inspect, 'canister_inspect_message', 'discard');
+        if (res.error) return toCallResult({ kind: 'reject', reject: res.error }, res.instructions);
+        if (!inspect.accepted) return toCallResult({ kind: 'reject', reject: rejects.inspectRejected(c.idText) }, res.instructions);
+      }
+
+      let settled: CallResult | undefined;
+      const cc = this.newContext(
+        {
+          kind: 'ingress',
+          settle: ({ response, instructions }) => {
+            settled = toCallResult(toOutcome(response), instructions);
+          },
+        },
+        caller,
+        method,
+      );
+      this.deliver(c, cc, kind, entry, arg);
+      this.drain();
+      this.fireDueTimers();
+      await this.store?.flush();
+      this.scheduleTimers();
+      if (!settled) {
+        // Every call this message made was answered inside the drain, so an
+        // open call context here means nothing will ever reply.
+        settled = toCallResult({ kind: 'reject', reject: rejects.didNotReply(c.idText) }, cc.instructions);
+      }
+      return settled;
+    });
+  }
+
+  query(
+    canisterId: Principal,
+    method: string,
+    arg: Uint8Array,
+    opts: { caller?: Principal; certificate?: Uint8Array } = {},
+  ): Promise<CallResult> {
+    if (arg.length > MAX_INGRESS_BYTES) {
+      return Promise.resolve(toCallResult({ kind: 'reject', reject: rejects.payloadTooLarge(arg.length, MAX_INGRESS_BYTES) }, 0n));
+    }
+    return this.serial(() => {
+      this.tick();
+      const c = this.canister(canisterId);
+      if (!c) return toCallResult({ kind: 'reject', reject: rejects.canisterNotFound(canisterId.toText()) }, 0n);
+      if (!c.hasModule) return toCallResult({ kind: 'reject', reject: rejects.noModule(c.idText) }, 0n);
+      let entry = `canister_query ${method}`;
+      if (!c.exports(entry)) {
+        // Composite queries run as plain queries here; a call from one traps.
+        entry = `canister_composite_query ${method}`;
+        if (!c.exports(entry)) {
+          return toCallResult({ kind: 'reject', reject: rejects.methodNotFound(c.idText, 'query', method) }, 0n);
+        }
+      }
+      const msg = newMessage({
+        kind: 'query',
+        method,
+        arg,
+        caller: (opts.caller ?? Principal.anonymous()).toUint8Array(),
+        time: this.now,
+        limit: INSTRUCTION_LIMITS.query,
+        certificate: opts.certificate,
+      });
+      const res = c.execute(msg, entry, 'discard');
+      if (res.error) return toCallResult({ kind: 'reject', reject: res.error }, res.instructions);
+      if (!res.response) return toCallResult({ kind: 'reject', reject: rejects.didNotReply(c.idText) }, res.instructions);
+      return toCallResult(toOutcome(res.response), res.instructions);
+    });
+  }
+
+  // --- messages between canisters ---
+
+  private newContext(origin: CallContext['origin'], caller: Uint8Array, method: string): CallContext {
+    return { id: this.nextContextId++, origin, caller, method, responded: false, outstanding: 0, instructions: 0n };
+  }
+
+  /** Executes an incoming call (ingress or from a canister) in `c` under call context `cc`. */
+  private deliver(c: Canister, cc: CallContext, kind: MessageKind, entry: string, arg: Uint8Array): void {
+    const msg = newMessage({
+      kind,
+      method: cc.method,
+      arg,
+      caller: cc.caller,
+      time: this.now,
+      limit: INSTRUCTION_LIMITS.update,
+    });
+    const res = c.execute(msg, entry, kind === 'replicated_query' ? 'discard' : 'commit');
+    this.afterExecution(c, cc, res);
+  }
+
+  /** Bookkeeping after any execution in call context `cc`: respond, send calls, persist. */
+  private afterExecution(c: Canister, cc: CallContext, res: ExecResult): void {
+    cc.instructions += res.instructions;
+    if (res.ok) {
+      this.store?.noteCommit(c, res.stableBlocks, res.stableSizeChanged || res.metaChanged);
+      if (res.response) this.respond(cc, res.response);
+      for (const call of res.outgoing) {
+        const id = c.nextCallbackId++;
+        c.callbacks.set(id, { id, context: cc, reply: call.reply, reject: call.reject, cleanup: call.cleanup });
+        cc.outstanding++;
+        this.tasks.push({ kind: 'request', from: c, call, callback: id });
+      }
+    }
+    if (!cc.responded && cc.outstanding === 0) {
+      this.respond(cc, res.error ?? rejects.didNotReply(c.idText));
+    }
+  }
+
+  private respond(cc: CallContext, response: Response | Reject): void {
+    if (cc.responded) return;
+    cc.responded = true;
+    const origin = cc.origin;
+    if (origin.kind === 'ingress') {
+      origin.settle({ response, instructions: cc.instructions });
+    } else if (origin.kind === 'call' && origin.caller) {
+      this.tasks.push({ kind: 'response', to: origin.caller, callback: origin.callback, outcome: toOutcome(response) });
+    }
+  }
+
+  /** Processes queued requests and responses until none are left. */
+  private drain(): void {
+    let processed = 0;
+    while (this.tasks.length > 0) {
+      if (++processed > MAX_MESSAGES_PER_TASK) {
+        this.tasks.length = 0;
+        throw new Error(`more than ${MAX_MESSAGES_PER_TASK} messages for one request: call loop?`);
+      }
+      const task = this.tasks.shift()!;
+      if (task.kind === 'request') this.handleRequest(task.from, task.call, task.callback);
+      else this.handleResponse(task.to, task.callback, task.outcome);
+    }
+  }
+
+  private handleRequest(from: Canister, call: OutgoingCall, callback: number): void {
+    const reply = (outcome: Outcome): void => {
+      this.tasks.push({ kind: 'response', to: from, callback, outcome });
+    };
+    let callee: Principal;
+    try {
+      callee = Principal.fromUint8Array(call.callee);
+    } catch {
+      reply({ kind: 'reject', reject: rejects.canisterNotFound(Buffer.from(call.callee).toString('hex')) });
+      return;
+    }
+    const calleeText = callee.toText();
+    if (calleeText === MANAGEMENT) {
+      reply(this.management(from, call));
+      return;
+    }
+    const target = this.canisters.get(calleeText);
+    if (!target) return reply({ kind: 'reject', reject: rejects.canisterNotFound(calleeText) });
+    if (!target.hasModule) return reply({ kind: 'reject', reject: rejects.noModule(calleeText) });
+    let entry = `canister_update ${call.method}`;
+    let kind: MessageKind = 'update';
+    if (!target.exports(entry)) {
+      entry = `canister_query ${call.method}`;
+      kind = 'replicated_query';
+      if (!target.exports(entry)) {
+        return reply({ kind: 'reject', reject: rejects.methodNotFound(calleeText, 'update', call.method) });
+      }
+    }
+    const cc = this.newContext({ kind: 'call', caller: from, callerId: from.idBytes, callback }, from.idBytes, call.method);
+    this.deliver(target, cc, kind, entry, call.arg);
+  }
+
+  private handleResponse(to: Canister, callbackId: number, outcome: Outcome): void {
+    const cb = to.callbacks.get(callbackId);
+    if (!cb || !to.hasModule) return; // the caller was reinstalled or upgraded meanwhile
+    to.callbacks.delete(callbackId);
+    const cc = cb.context;
+    cc.outstanding--;
+    const msg = newMessage({
+      kind: outcome.kind === 'reply' ? 'reply_callback' : 'reject_callback',
+      method: cc.method,
+      arg: outcome.kind === 'reply' ? outcome.data : new Uint8Array(0),
+      caller: cc.caller,
+      time: this.now,
+      limit: INSTRUCTION_LIMITS.update,
+      rejectCode: outcome.kind === 'reject' ? outcome.reject.rejectCode : 0,
+      rejectMessage: outcome.kind === 'reject' ? outcome.reject.rejectMessage : '',
+      canRespond: !cc.responded,
+      callContextInstructions: cc.instructions,
+    });
+    const res = to.execute(msg, outcome.kind === 'reply' ? cb.reply : cb.reject, 'commit');
+    if (!res.ok && cb.cleanup) {
+      const cleanup = newMessage({
+        kind: 'cleanup',
+        method: cc.method,
+        arg: new Uint8Array(0),
+        caller: cc.caller,
+        time: this.now,
+        limit: INSTRUCTION_LIMITS.update,
+      });
+      const cres = to.execute(cleanup, cb.cleanup, 'commit');
+      cc.instructions += cres.instructions;
+      if (cres.ok) this.store?.noteCommit(to, cres.stableBlocks, cres.stableSizeChanged || cres.metaChanged);
+    }
+    this.afterExecution(to, cc, res);
+  }
+
+  /** The few management canister methods a canister may call locally. */
+  private management(_from: Canister, call: OutgoingCall): Outcome {
+    if (call.method === 'raw_rand') {
+      return { kind: 'reply', data: new Uint8Array(IDL.encode([IDL.Vec(IDL.Nat8)], [randomBytes(32)])) };
+    }
+    return { kind: 'reject', reject: rejects.managementUnsupported(call.method) };
+  }
+
+  // --- time and timers ---
+
+  timeNs(): bigint {
+    if (!this.manualClock) {
+      const wall = BigInt(Date.now()) * 1_000_000n;
+      return wall > this.now ? wall : this.now;
+    }
+    return this.now;
+  }
+
+  setTime(ns: bigint): Promise<void> {
+    return this.serial(async () => {
+      if (ns < this.now) throw new LocalICError('time cannot move backwards', 'InvalidArgument');
+      this.now = ns;
+      this.fireDueTimers();
+      await this.store?.flush();
+      this.scheduleTimers();
+    });
+  }
+
+  advanceTime(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) {
+      return Promise.reject(new LocalICError('advanceTime needs a non-negative number of milliseconds', 'InvalidArgument'));
+    }
+    return this.serial(async () => {
+      this.now += BigInt(Math.round(ms * 1_000_000));
+      this.fireDueTimers();
+      await this.store?.flush();
+      this.scheduleTimers();
+    });
+  }
+
+  /** Runs `canister_global_timer` of every canister whose deadline has passed, round after round. */
+  private fireDueTimers(): void {
+    for (let round = 0; round < MAX_TIMER_ROUNDS; round++) {
+      const due = [...this.canisters.values()].filter(
+        (c) => c.hasModule && c.globalTimer !== 0n && c.globalTimer <= this.now,
+      );
+      if (due.length === 0) return;
+      for (const c of due) {
+        c.globalTimer = 0n; // deactivated before it runs, as on the IC
+        this.store?.noteCommit(c, [], true);
+        if (!c.exports('canister_global_timer')) continue;
+        const cc = this.newContext({ kind: 'system' }, c.idBytes, 'canister_global_timer');
+        const msg = newMessage({
+          kind: 'global_timer',
+          method: 'canister_global_timer',
+          arg: new Uint8Array(0),
+          caller: c.idBytes,
+          time: this.now,
+          limit: INSTRUCTION_LIMITS.update,
+        });
+        const res = c.execute(msg, 'canister_global_timer', 'commit');
+        this.afterExecution(c, cc, res);
+        this.drain();
+      }
+    }
+  }
+
+  /** With the system clock, wakes up at the earliest timer deadline. */
+  private scheduleTimers(): void {
+    if (this.manualClock || this.closed) return;
+    if (this.timerHandle) clearTimeout(this.timerHandle);
+    this.timerHandle = undefined;
+    let earliest: bigint | undefined;
+    for (const c of this.canisters.values()) {
+      if (c.hasModule && c.globalTimer !== 0n && (earliest === undefined || c.globalTimer < earliest)) {
+        earliest = c.globalTimer;
+      }
+    }
+    if (earliest === undefined) return;
+    const delayMs = Number((earliest - BigInt(Date.now()) * 1_000_000n) / 1_000_000n);
+    this.timerHandle = setTimeout(
+      () => {
+        this.timerHandle = undefined;
+        void this.serial(async () => {
+          this.tick();
+          this.fireDueTimers();
+          await this.store?.flush();
+          this.scheduleTimers();
+        }).catch((err: unknown) => this.logLine('local-ic', `timer execution failed: ${String(err)}`));
+      },
+      Math.min(Math.max(delayMs + 1, 0), 2 ** 31 - 1),
+    );
+    this.timerHandle.unref();
+  }
+
+  // --- persistence ---
+
+  /** Recreates canisters from disk: each module is re-installed as an upgrade (heap reset, stable kept). */
+  private async restore(saved: { nextIndex: bigint; canisters: PersistedCanister[] }): Promise<void> {
+    if (saved.nextIndex > this.nextIndex) this.nextIndex = saved.nextIndex;
+    for (const p of saved.canisters) {
+      const c = this.newCanister(p.id, p.controllers);
+      c.stable = p.stable;
+      c.certifiedData = p.certifiedData;
+      c.version = p.version;
+      c.lastInstallArg = p.lastInstallArg;
+      if (!p.wasm) continue;
+      const module = loadModule(p.wasm, { metering: this.metering, cacheDir: this.store?.moduleCacheDir });
+      c.freshInstance(module);
+      c.stable.begin();
+      const error = this.runInstallSteps(
+        c,
+        [
+          ['start', 'canister_start', new Uint8Array(0)],
+          ['post_upgrade', 'canister_post_upgrade', p.lastInstallArg],
+        ],
+        Principal.anonymous().toUint8Array(),
+      );
+      if (error) {
+        // Keep the canister and its data; it answers with this error until reinstalled.
+        c.stable.rollback();
+        c.clearInstance();
+        this.logLine(c.idText, `restart: post_upgrade failed: ${error.rejectMessage}`);
+        continue;
+      }
+      c.stable.commit();
+      c.commitHeap();
+    }
+    this.drain();
+    this.fireDueTimers();
+    await this.store?.flush();
+    this.scheduleTimers();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.serial(async () => {
+      await this.store?.flush();
+      await this.store?.close();
+    });
+    this.closed = true;
+    if (this.timerHandle) clearTimeout(this.timerHandle);
+    this.timerHandle = undefined;
+  }
+}

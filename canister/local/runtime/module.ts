@@ -1,0 +1,118 @@
+// Loading a canister module: hash it, check its imports against the system
+// API, instrument it (cached on disk by module hash, so a restart does not
+// redo the work) and compile it.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { instrumentModule, type InstrumentResult } from '../wasm/instrument.js';
+import { LocalICError } from './errors.js';
+import { IMPLEMENTED_IC0 } from './system-api.js';
+
+export interface LoadedModule {
+  /** SHA-256 of the module as installed (what `module_hash` reports). */
+  hash: Uint8Array;
+  hashHex: string;
+  raw: Uint8Array;
+  compiled: WebAssembly.Module;
+  info: Omit<InstrumentResult, 'wasm'>;
+  exports: Set<string>;
+  metering: boolean;
+}
+
+/** Bumped whenever the instrumentation changes, so stale cache entries are ignored. */
+const INSTRUMENTATION_VERSION = 1;
+
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(bytes).digest());
+}
+
+export function checkImports(compiled: WebAssembly.Module): void {
+  const missing: string[] = [];
+  for (const imp of WebAssembly.Module.imports(compiled)) {
+    if (imp.module !== 'ic0' || imp.kind !== 'function' || !IMPLEMENTED_IC0.has(imp.name)) {
+      missing.push(`${imp.module}.${imp.name} (${imp.kind})`);
+    }
+  }
+  if (missing.length > 0) {
+    throw new LocalICError(
+      `The module imports ${missing.length} function(s) the local IC does not implement: ${missing.join(', ')}`,
+      'MissingImports',
+    );
+  }
+}
+
+/** WebAssembly wants bytes backed by a plain ArrayBuffer. */
+function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}
+
+const memoryCache = new Map<string, LoadedModule>();
+
+export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?: string }): LoadedModule {
+  const hash = sha256(raw);
+  const hashHex = Buffer.from(hash).toString('hex');
+  const key = `${hashHex}:${opts.metering}`;
+  const cached = memoryCache.get(key);
+  if (cached) return cached;
+
+  let original: WebAssembly.Module;
+  try {
+    original = new WebAssembly.Module(bufferSource(raw));
+  } catch (err) {
+    throw new LocalICError(`Invalid Wasm module: ${(err as Error).message}`, 'InvalidModule');
+  }
+  checkImports(original);
+
+  const file = opts.cacheDir
+    ? join(opts.cacheDir, `${hashHex}.v${INSTRUMENTATION_VERSION}${opts.metering ? '' : '.nometer'}.wasm`)
+    : undefined;
+  let instrumented: { wasm: Uint8Array; info: Omit<InstrumentResult, 'wasm'> } | undefined;
+  if (file) {
+    try {
+      const bytes = readFileSync(file);
+      const meta = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as Omit<InstrumentResult, 'wasm'>;
+      instrumented = { wasm: bytes, info: meta };
+    } catch {
+      instrumented = undefined;
+    }
+  }
+  if (!instrumented) {
+    let result: InstrumentResult;
+    try {
+      result = instrumentModule(raw, { metering: opts.metering });
+    } catch (err) {
+      throw new LocalICError(`Cannot instrument the module: ${(err as Error).message}`, 'InvalidModule');
+    }
+    const { wasm, ...info } = result;
+    instrumented = { wasm, info };
+    if (file && opts.cacheDir) {
+      // Write-then-rename: a reader never sees half a file.
+      mkdirSync(opts.cacheDir, { recursive: true });
+      writeFileSync(`${file}.json.tmp`, JSON.stringify(info));
+      renameSync(`${file}.json.tmp`, `${file}.json`);
+      writeFileSync(`${file}.tmp`, wasm);
+      renameSync(`${file}.tmp`, file);
+    }
+  }
+  const compiled = new WebAssembly.Module(bufferSource(instrumented.wasm));
+  const loaded: LoadedModule = {
+    hash,
+    hashHex,
+    raw,
+    compiled,
+    info: instrumented.info,
+    exports: new Set(WebAssembly.Module.exports(compiled).map((e) => e.name)),
+    metering: opts.metering,
+  };
+  memoryCache.set(key, loaded);
+  return loaded;
+}
+
+/** Reads `icp:public <name>` or `icp:private <name>` custom sections. */
+export function moduleMetadata(module: LoadedModule, name: string): Uint8Array | undefined {
+  for (const vis of ['public', 'private']) {
+    const sections = WebAssembly.Module.customSections(module.compiled, `icp:${vis} ${name}`);
+    if (sections.length > 0) return new Uint8Array(sections[0]);
+  }
+  return undefined;
+}

@@ -1,0 +1,175 @@
+// A canister's stable memory: sparse 64 KiB Wasm pages held in memory, an
+// undo log of the 4 KiB blocks a message overwrites (so a trap restores them
+// without copying the whole memory), and the list of blocks each committed
+// message changed (what the persistence layer writes). No I/O here.
+
+export const WASM_PAGE = 65536;
+export const BLOCK = 4096;
+const BLOCKS_PER_PAGE = WASM_PAGE / BLOCK;
+
+/** Default cap on stable memory: the IC allows 500 GiB; a development machine far less. */
+export const DEFAULT_MAX_STABLE_PAGES = (64 * 1024 ** 3) / WASM_PAGE;
+
+export class StableMemoryOutOfBounds extends Error {
+  constructor(offset: number, size: number, limit: number) {
+    super(`stable memory out of bounds: access at ${offset} of ${size} bytes, size is ${limit}`);
+    this.name = 'StableMemoryOutOfBounds';
+  }
+}
+
+export class StableMemory {
+  private pages: (Uint8Array | undefined)[] = [];
+  private size = 0; // in Wasm pages
+  private undo = new Map<number, Uint8Array | null>();
+  private sizeBefore = 0;
+  private inMessage = false;
+
+  constructor(readonly maxPages = DEFAULT_MAX_STABLE_PAGES) {}
+
+  get sizePages(): number {
+    return this.size;
+  }
+
+  get sizeBytes(): number {
+    return this.size * WASM_PAGE;
+  }
+
+  /** Starts recording undo information for a message. */
+  begin(): void {
+    this.undo.clear();
+    this.sizeBefore = this.size;
+    this.inMessage = true;
+  }
+
+  /** Ends the message keeping its writes; returns the blocks it changed (sorted). */
+  commit(): { blocks: number[]; sizeChanged: boolean } {
+    const blocks = [...this.undo.keys()].sort((a, b) => a - b);
+    const sizeChanged = this.size !== this.sizeBefore;
+    this.undo.clear();
+    this.inMessage = false;
+    return { blocks, sizeChanged };
+  }
+
+  /** Ends the message undoing its writes and growth. */
+  rollback(): void {
+    for (const [block, data] of this.undo) {
+      const page = this.pages[Math.floor(block / BLOCKS_PER_PAGE)];
+      if (!page) continue;
+      const at = (block % BLOCKS_PER_PAGE) * BLOCK;
+      if (data) page.set(data, at);
+      else page.fill(0, at, at + BLOCK);
+    }
+    this.size = this.sizeBefore;
+    this.undo.clear();
+    this.inMessage = false;
+  }
+
+  /** `stable64_grow`: returns the previous size in pages, or -1 if the memory cannot grow. */
+  grow(newPages: number): number {
+    const old = this.size;
+    if (newPages < 0 || old + newPages > this.maxPages) return -1;
+    this.size = old + newPages;
+    return old;
+  }
+
+  private check(offset: number, size: number): void {
+    if (offset < 0 || size < 0 || offset + size > this.size * WASM_PAGE) {
+      throw new StableMemoryOutOfBounds(offset, size, this.size * WASM_PAGE);
+    }
+  }
+
+  read(dst: Uint8Array, dstOffset: number, offset: number, size: number): void {
+    this.check(offset, size);
+    let off = offset;
+    let d = dstOffset;
+    let remaining = size;
+    while (remaining > 0) {
+      const pageIdx = Math.floor(off / WASM_PAGE);
+      const inPage = off - pageIdx * WASM_PAGE;
+      const n = Math.min(remaining, WASM_PAGE - inPage);
+      const page = this.pages[pageIdx];
+      if (page) dst.set(page.subarray(inPage, inPage + n), d);
+      else dst.fill(0, d, d + n);
+      off += n;
+      d += n;
+      remaining -= n;
+    }
+  }
+
+  write(src: Uint8Array, srcOffset: number, offset: number, size: number): void {
+    this.check(offset, size);
+    let off = offset;
+    let s = srcOffset;
+    let remaining = size;
+    while (remaining > 0) {
+      const pageIdx = Math.floor(off / WASM_PAGE);
+      const inPage = off - pageIdx * WASM_PAGE;
+      const n = Math.min(remaining, WASM_PAGE - inPage);
+      let page = this.pages[pageIdx];
+      if (this.inMessage) {
+        const first = Math.floor(off / BLOCK);
+        const last = Math.floor((off + n - 1) / BLOCK);
+        for (let b = first; b <= last; b++) {
+          if (!this.undo.has(b)) {
+            const at = (b % BLOCKS_PER_PAGE) * BLOCK;
+            this.undo.set(b, page ? page.slice(at, at + BLOCK) : null);
+          }
+        }
+      }
+      if (!page) {
+        page = new Uint8Array(WASM_PAGE);
+        this.pages[pageIdx] = page;
+      }
+      page.set(src.subarray(s, s + n), inPage);
+      off += n;
+      s += n;
+      remaining -= n;
+    }
+  }
+
+  /** Current content of a 4 KiB block (a view; copy it before keeping it). */
+  block(index: number): Uint8Array {
+    const page = this.pages[Math.floor(index / BLOCKS_PER_PAGE)];
+    if (!page) return new Uint8Array(BLOCK);
+    const at = (index % BLOCKS_PER_PAGE) * BLOCK;
+    return page.subarray(at, at + BLOCK);
+  }
+
+  /** Loads persisted content: sets the size and a block's bytes, outside any message. */
+  restoreSize(pages: number): void {
+    this.size = pages;
+  }
+
+  restoreBlock(index: number, data: Uint8Array): void {
+    const pageIdx = Math.floor(index / BLOCKS_PER_PAGE);
+    let page = this.pages[pageIdx];
+    if (!page) {
+      if (data.every((b) => b === 0)) return;
+      page = new Uint8Array(WASM_PAGE);
+      this.pages[pageIdx] = page;
+    }
+    page.set(data, (index % BLOCKS_PER_PAGE) * BLOCK);
+  }
+
+  /** Pages that hold data (the rest read as zeros), for writing a full image. */
+  *allocatedPages(): Generator<[number, Uint8Array]> {
+    for (let i = 0; i < this.pages.length; i++) {
+      const page = this.pages[i];
+      if (page && i < this.size) yield [i, page];
+    }
+  }
+
+  /** Drops all content (reinstall). */
+  clear(): void {
+    this.pages = [];
+    this.size = 0;
+    this.undo.clear();
+  }
+
+  /** Bytes held in memory (allocated pages). */
+  residentBytes(): number {
+    let n = 0;
+    for (const p of this.pages) if (p) n += WASM_PAGE;
+    return n;
+  }
+}

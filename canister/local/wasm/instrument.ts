@@ -1,0 +1,502 @@
+// Instruments a canister module the way the IC's replica does before running
+// it, directly on the binary (no IR round trip, so the instruction stream the
+// costs are computed from is exactly the one a replica meters):
+//
+// - a mutable i64 global, exported as `canister counter_instructions`, starts
+//   each message at the message's instruction limit; every basic block
+//   subtracts its cost (from ./costs.ts) on entry, function entries and loop
+//   headers also check for a negative counter and execute `unreachable` (the
+//   runtime sees the negative counter and reports the limit, not a trap);
+// - bulk memory instructions (memory.copy/fill/init, table.*) subtract their
+//   byte count at run time through a small helper function;
+// - every mutable global (the stack pointer among them) and the function table
+//   are exported, so the runtime can save and restore them around a message
+//   and call reply/reject callbacks by table index;
+// - a start function is exported as `canister_start` instead, so it runs once
+//   the counter is set.
+//
+// Only entries are appended (a type, a global, a function, exports), so no
+// existing index moves and the rest of the module is copied byte for byte.
+import { miscOpcodeCost, OPCODE_COST } from './costs.js';
+import {
+  concatBytes,
+  encodeName,
+  encodeS64,
+  encodeU32,
+  readSections,
+  Reader,
+  SECTION,
+  sectionRank,
+  type Section,
+  vectorPayload,
+  WasmFormatError,
+  writeSections,
+} from './binary.js';
+
+export const COUNTER_EXPORT = 'canister counter_instructions';
+export const TABLE_EXPORT = '__local_ic_table';
+export const GLOBAL_EXPORT_PREFIX = '__local_ic_global_';
+export const START_EXPORT = 'canister_start';
+
+export interface InstrumentOptions {
+  /** Inject the instruction counter (default true). Without it only the exports are added. */
+  metering?: boolean;
+}
+
+export interface InstrumentResult {
+  wasm: Uint8Array;
+  /** Export names of the module's mutable globals (stack pointer and the like). */
+  globalExports: string[];
+  /** Export name of table 0, if the module has a table. */
+  tableExport: string | undefined;
+  /** Whether the module had a start function (now exported as `canister_start`). */
+  hasStart: boolean;
+  /** Number of function bodies instrumented. */
+  functions: number;
+}
+
+interface ImportCounts {
+  funcs: number;
+  tables: number;
+  globals: number;
+}
+
+function skipLimits(r: Reader): void {
+  const flags = r.byte();
+  r.skipLeb();
+  if (flags & 1) r.skipLeb();
+}
+
+function countImports(payload: Uint8Array): ImportCounts {
+  const r = new Reader(payload);
+  const n = r.u32();
+  const counts: ImportCounts = { funcs: 0, tables: 0, globals: 0 };
+  for (let i = 0; i < n; i++) {
+    r.name();
+    r.name();
+    const kind = r.byte();
+    if (kind === 0) {
+      r.u32();
+      counts.funcs++;
+    } else if (kind === 1) {
+      r.byte();
+      skipLimits(r);
+      counts.tables++;
+    } else if (kind === 2) {
+      skipLimits(r);
+    } else if (kind === 3) {
+      r.byte();
+      r.byte();
+      counts.globals++;
+    } else if (kind === 4) {
+      r.byte();
+      r.u32();
+    } else {
+      throw new WasmFormatError(`unknown import kind ${kind}`);
+    }
+  }
+  return counts;
+}
+
+function vectorCount(payload: Uint8Array | undefined): number {
+  return payload ? new Reader(payload).u32() : 0;
+}
+
+/** Items of a vector section without its leading count. */
+function vectorItems(payload: Uint8Array | undefined): Uint8Array {
+  if (!payload) return new Uint8Array(0);
+  const r = new Reader(payload);
+  r.u32();
+  return payload.subarray(r.pos);
+}
+
+/** Indices (in the global index space) of the module's own mutable globals. */
+function mutableGlobals(payload: Uint8Array | undefined, importedGlobals: number): number[] {
+  if (!payload) return [];
+  const r = new Reader(payload);
+  const n = r.u32();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    r.byte(); // value type
+    const mutable = r.byte() === 1;
+    if (mutable) out.push(importedGlobals + i);
+    // Constant expression: scan instructions up to the closing `end`.
+    for (;;) {
+      const op = r.byte();
+      if (op === 0x0b) break;
+      if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2 || op === 0xd0) r.skipLeb();
+      else if (op === 0x43) r.pos += 4;
+      else if (op === 0x44) r.pos += 8;
+      else if (op === 0xfd) {
+        r.u32();
+        r.pos += 16;
+      }
+    }
+  }
+  return out;
+}
+
+/** Growable output buffer for the rewritten code section. */
+class Out {
+  buf: Uint8Array;
+  len = 0;
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(capacity);
+  }
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  push(bytes: ArrayLike<number>): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+  copy(src: Uint8Array, from: number, to: number): void {
+    this.reserve(to - from);
+    this.buf.set(src.subarray(from, to), this.len);
+    this.len += to - from;
+  }
+}
+
+// Injection point kinds.
+const PLAIN = 0; // non-reentrant block start or block end: subtract only
+const REENTRANT = 1; // function entry or loop header: subtract and check
+const DYNAMIC = 2; // before a bulk memory instruction: subtract its size operand
+
+/**
+ * Scans one function body's instructions from `start` to `end` and returns
+ * its injection points as flat triples [position, kind, cost, ...], sorted by
+ * position (dynamic points before a static point at the same position, as
+ * the replica orders them).
+ */
+function injectionPoints(code: Uint8Array, start: number, end: number): number[] {
+  const statics: number[] = [];
+  const dynamics: number[] = [];
+  // The function itself is a re-entrant block and costs at least 1.
+  let curPos = start;
+  let curKind = REENTRANT;
+  let curCost = 1;
+  const flush = (nextPos: number, nextKind: number): void => {
+    if (curKind === REENTRANT || curCost > 0) statics.push(curPos, curKind, curCost);
+    curPos = nextPos;
+    curKind = nextKind;
+    curCost = 0;
+  };
+  const r = new Reader(code, start, end);
+  while (r.pos < end) {
+    const at = r.pos;
+    const op = code[r.pos++];
+    curCost += OPCODE_COST[op];
+    switch (op) {
+      case 0x02: // block
+      case 0x03: // loop
+      case 0x04: {
+        // if
+        const bt = code[r.pos];
+        if (bt === 0x40 || (bt >= 0x6f && bt <= 0x7f)) r.pos++;
+        else r.skipLeb();
+        if (op === 0x03) flush(r.pos, REENTRANT);
+        else if (op === 0x04) flush(r.pos, PLAIN);
+        break;
+      }
+      case 0x05: // else
+      case 0x0b: // end
+      case 0x00: // unreachable
+      case 0x0f: // return
+        flush(r.pos, PLAIN);
+        break;
+      case 0x0c: // br
+      case 0x0d: // br_if
+      case 0x12: // return_call
+        r.skipLeb();
+        flush(r.pos, PLAIN);
+        break;
+      case 0x13: // return_call_indirect
+        r.skipLeb();
+        r.skipLeb();
+        flush(r.pos, PLAIN);
+        break;
+      case 0x0e: {
+        // br_table
+        const n = r.u32();
+        for (let i = 0; i <= n; i++) r.skipLeb();
+        flush(r.pos, PLAIN);
+        break;
+      }
+      case 0x10: // call
+      case 0x20:
+      case 0x21:
+      case 0x22:
+      case 0x23:
+      case 0x24:
+      case 0x25:
+      case 0x26:
+      case 0x3f:
+      case 0x40:
+      case 0x41:
+      case 0x42:
+      case 0xd0:
+      case 0xd2:
+        r.skipLeb();
+        break;
+      case 0x11: // call_indirect
+        r.skipLeb();
+        r.skipLeb();
+        break;
+      case 0x1c: {
+        // select t*
+        const n = r.u32();
+        r.pos += n;
+        break;
+      }
+      case 0x43:
+        r.pos += 4;
+        break;
+      case 0x44:
+        r.pos += 8;
+        break;
+      case 0xfc: {
+        const sub = r.u32();
+        curCost += miscOpcodeCost(sub);
+        switch (sub) {
+          case 8: // memory.init
+          case 10: // memory.copy
+          case 12: // table.init
+          case 14: // table.copy
+            r.skipLeb();
+            r.skipLeb();
+            dynamics.push(at, DYNAMIC, 0);
+            break;
+          case 11: // memory.fill
+          case 17: // table.fill
+            r.skipLeb();
+            dynamics.push(at, DYNAMIC, 0);
+            break;
+          case 9:
+          case 13:
+          case 15:
+          case 16:
+            r.skipLeb();
+            break;
+          default:
+            if (sub > 17) throw new WasmFormatError(`unknown 0xFC instruction ${sub}`);
+        }
+        break;
+      }
+      case 0xfd: {
+        const sub = r.u32();
+        curCost += 1;
+        if (sub <= 11 || sub === 92 || sub === 93) skipMemarg(r);
+        else if (sub === 12 || sub === 13) r.pos += 16;
+        else if (sub >= 21 && sub <= 34) r.pos += 1;
+        else if (sub >= 84 && sub <= 91) {
+          skipMemarg(r);
+          r.pos += 1;
+        }
+        break;
+      }
+      case 0xfe: {
+        const sub = r.u32();
+        curCost += 1;
+        if (sub === 3) r.pos += 1;
+        else skipMemarg(r);
+        break;
+      }
+      default:
+        if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
+        else if (
+          op === 0x01 ||
+          op === 0x1a ||
+          op === 0x1b ||
+          op === 0xd1 ||
+          (op >= 0x45 && op <= 0xc4)
+        ) {
+          // no immediates
+        } else {
+          throw new WasmFormatError(`unsupported instruction 0x${op.toString(16)} at byte ${at}`);
+        }
+    }
+  }
+  if (r.pos !== end) throw new WasmFormatError('function body overruns its size');
+  if (dynamics.length === 0) return statics;
+  // Merge the two position-sorted lists; dynamic first on equal positions.
+  const merged: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < statics.length || j < dynamics.length) {
+    if (j < dynamics.length && (i >= statics.length || dynamics[j] <= statics[i])) {
+      merged.push(dynamics[j], dynamics[j + 1], dynamics[j + 2]);
+      j += 3;
+    } else {
+      merged.push(statics[i], statics[i + 1], statics[i + 2]);
+      i += 3;
+    }
+  }
+  return merged;
+}
+
+function skipMemarg(r: Reader): void {
+  const align = r.u32();
+  if (align & 0x40) r.skipLeb();
+  r.skipLeb();
+}
+
+export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {}): InstrumentResult {
+  const metering = opts.metering ?? true;
+  const sections = readSections(wasm);
+  const find = (id: number): Section | undefined => sections.find((s) => s.id === id);
+
+  const imports = find(SECTION.import) ? countImports(find(SECTION.import)!.payload) : { funcs: 0, tables: 0, globals: 0 };
+  const typeCount = vectorCount(find(SECTION.type)?.payload);
+  const definedFuncs = vectorCount(find(SECTION.function)?.payload);
+  const definedGlobals = vectorCount(find(SECTION.global)?.payload);
+  const definedTables = vectorCount(find(SECTION.table)?.payload);
+
+  const counterGlobal = imports.globals + definedGlobals;
+  const helperType = typeCount;
+  const helperFunc = imports.funcs + definedFuncs;
+  const G = encodeU32(counterGlobal);
+
+  // Rewrite the code section.
+  const code = find(SECTION.code);
+  let functions = 0;
+  if (code) {
+    const src = code.payload;
+    const r = new Reader(src);
+    const n = r.u32();
+    functions = n;
+    const out = new Out(Math.ceil(src.length * 1.6) + 64);
+    out.push(encodeU32(n + 1));
+    const body = new Out(1 << 16);
+    const staticPrefix = [0x23, ...G, 0x42];
+    const staticSuffix = [0x7d, 0x24, ...G];
+    const check = [0x23, ...G, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
+    const dynamicCall = [0x10, ...encodeU32(helperFunc)];
+    for (let f = 0; f < n; f++) {
+      const size = r.u32();
+      const bodyStart = r.pos;
+      const bodyEnd = bodyStart + size;
+      r.pos = bodyEnd;
+      if (!metering) {
+        out.push(encodeU32(size));
+        out.copy(src, bodyStart, bodyEnd);
+        continue;
+      }
+      // Skip the local declarations.
+      const lr = new Reader(src, bodyStart, bodyEnd);
+      const groups = lr.u32();
+      for (let g = 0; g < groups; g++) {
+        lr.u32();
+        lr.byte();
+      }
+      const codeStart = lr.pos;
+      const points = injectionPoints(src, codeStart, bodyEnd);
+      body.len = 0;
+      let last = bodyStart;
+      for (let p = 0; p < points.length; p += 3) {
+        const pos = points[p];
+        const kind = points[p + 1];
+        body.copy(src, last, pos);
+        last = pos;
+        if (kind === DYNAMIC) {
+          body.push(dynamicCall);
+        } else {
+          body.push(staticPrefix);
+          body.push(encodeS64(BigInt(points[p + 2])));
+          body.push(staticSuffix);
+          if (kind === REENTRANT) body.push(check);
+        }
+      }
+      body.copy(src, last, bodyEnd);
+      out.push(encodeU32(body.len));
+      out.copy(body.buf, 0, body.len);
+    }
+    // The helper: (size: i32) -> i32, subtracts size from the counter, traps when negative.
+    const helperBody = [
+      0x00, // no locals
+      0x23, ...G, 0x20, 0x00, 0xad, 0x7d, 0x24, ...G, // counter -= i64.extend_i32_u(size)
+      ...check,
+      0x20, 0x00, // return size
+      0x0b,
+    ];
+    out.push(encodeU32(helperBody.length));
+    out.push(helperBody);
+    code.payload = out.buf.slice(0, out.len);
+  } else {
+    sections.push({ id: SECTION.code, payload: Uint8Array.from([1, 3, 0, 0x41, 0x0b]) });
+  }
+
+  // Append the helper's type (i32) -> (i32) and its function entry.
+  const typeSection = find(SECTION.type) ?? addSection(sections, SECTION.type);
+  typeSection.payload = vectorPayload(
+    typeCount + 1,
+    concatBytes([vectorItems(typeSection.payload), Uint8Array.from([0x60, 1, 0x7f, 1, 0x7f])]),
+  );
+  const funcSection = find(SECTION.function) ?? addSection(sections, SECTION.function);
+  funcSection.payload = vectorPayload(
+    definedFuncs + 1,
+    concatBytes([vectorItems(funcSection.payload), Uint8Array.from(encodeU32(helperType))]),
+  );
+
+  // The counter global starts high so that code run at instantiation never trips it.
+  const mutables = mutableGlobals(find(SECTION.global)?.payload, imports.globals);
+  const globalSection = find(SECTION.global) ?? addSection(sections, SECTION.global);
+  globalSection.payload = vectorPayload(
+    definedGlobals + 1,
+    concatBytes([
+      vectorItems(globalSection.payload),
+      Uint8Array.from([0x7e, 0x01, 0x42, ...encodeS64(1n << 62n), 0x0b]),
+    ]),
+  );
+
+  // Exports: counter, mutable globals, table 0, start function.
+  const exportSection = find(SECTION.export) ?? addSection(sections, SECTION.export);
+  const extra: number[] = [];
+  let extraCount = 0;
+  const addExport = (name: string, kind: number, index: number): void => {
+    extra.push(...encodeName(name), kind, ...encodeU32(index));
+    extraCount++;
+  };
+  addExport(COUNTER_EXPORT, 3, counterGlobal);
+  const globalExports: string[] = [];
+  for (const g of mutables) {
+    const name = `${GLOBAL_EXPORT_PREFIX}${g}`;
+    addExport(name, 3, g);
+    globalExports.push(name);
+  }
+  let tableExport: string | undefined;
+  if (imports.tables + definedTables > 0) {
+    tableExport = TABLE_EXPORT;
+    addExport(TABLE_EXPORT, 1, 0);
+  }
+  const startIdx = sections.findIndex((s) => s.id === SECTION.start);
+  const hasStart = startIdx !== -1;
+  if (hasStart) {
+    addExport(START_EXPORT, 0, new Reader(sections[startIdx].payload).u32());
+    sections.splice(startIdx, 1);
+  }
+  exportSection.payload = vectorPayload(
+    vectorCount(exportSection.payload) + extraCount,
+    concatBytes([vectorItems(exportSection.payload), Uint8Array.from(extra)]),
+  );
+
+  return { wasm: writeSections(sections), globalExports, tableExport, hasStart, functions };
+}
+
+/** Inserts an empty vector section at its canonical place. */
+function addSection(sections: Section[], id: number): Section {
+  const section: Section = { id, payload: Uint8Array.from([0]) };
+  const rank = sectionRank(id);
+  let at = sections.length;
+  for (let i = 0; i < sections.length; i++) {
+    if (sections[i].id !== SECTION.custom && sectionRank(sections[i].id) > rank) {
+      at = i;
+      break;
+    }
+  }
+  sections.splice(at, 0, section);
+  return section;
+}
