@@ -1,7 +1,8 @@
 // Request validation as the replica does it (ingress_validation.rs): ingress
 // expiry window, sender principal against its public key, delegation chain
 // (signatures, expiry, targets), sender signature, anonymous requests.
-// Failures carry the replica's status and wording. Pure: time comes in.
+// Failures carry the replica's status (400) and wording (rs/validator,
+// ingress_validation.rs). Pure: time comes in.
 import { hashOfMap, IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, IC_REQUEST_DOMAIN_SEPARATOR } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 import { concatBytes } from '@noble/hashes/utils';
@@ -41,77 +42,83 @@ export function checkIngressExpiry(expiry: bigint, nowNs: bigint): void {
     throw new HttpRejection(
       400,
       `Invalid request expiry: Specified ingress_expiry not within expected range: Minimum allowed expiry: ${formatIcTime(min)}, ` +
-        `Maximum allowed expiry: ${formatIcTime(max)}, Provided expiry: ${formatIcTime(expiry)}`,
+        `Maximum allowed expiry: ${formatIcTime(max)}, Provided expiry:        ${formatIcTime(expiry)}`,
     );
   }
 }
 
-const forbidden = (message: string): never => {
-  throw new HttpRejection(403, message);
+// Every validation failure is a 400 with the error's text, as in the replica's
+// `validation_error_to_http_error`.
+const refuse = (message: string): never => {
+  throw new HttpRejection(400, message);
 };
 
 /**
  * Validates expiry, sender and signatures of a request whose id is
- * `requestId`; returns the sender and the canisters it may target.
+ * `requestId`; returns the sender and the canisters it may target. The
+ * replica skips the expiry check for anonymous queries and read_state
+ * requests (agents sync their clock with anonymous read_state).
  */
 export function authenticate(
-  req: { sender: Uint8Array; ingressExpiry: bigint; requestId: Uint8Array; auth: Authentication },
+  req: { kind: 'call' | 'query' | 'read_state'; sender: Uint8Array; ingressExpiry: bigint; requestId: Uint8Array; auth: Authentication },
   nowNs: bigint,
 ): Authenticated {
-  checkIngressExpiry(req.ingressExpiry, nowNs);
   let sender: Principal;
   try {
     sender = Principal.fromUint8Array(req.sender);
   } catch {
-    throw new HttpRejection(400, 'Could not parse body as request: invalid sender principal');
+    throw new HttpRejection(400, 'Malformed request: invalid sender principal');
   }
+  if (req.kind === 'call' || !sender.isAnonymous()) checkIngressExpiry(req.ingressExpiry, nowNs);
   const { senderPubkey, senderSig, senderDelegation } = req.auth;
   if (senderPubkey === undefined || senderSig === undefined) {
-    if (senderDelegation !== undefined) throw new HttpRejection(400, 'Could not parse body as request: sender_delegation without a signature');
+    if (senderDelegation !== undefined) refuse('Malformed request: sender_delegation without sender_sig and sender_pubkey');
     if (sender.isAnonymous()) return { sender, targets: 'all' };
-    return forbidden(`Missing signature from user: ${sender.toText()}`);
+    return refuse(`Missing signature from user: ${sender.toText()}`);
   }
-  if (sender.isAnonymous()) forbidden('Signature is not allowed for the anonymous user');
+  if (sender.isAnonymous()) refuse('Signature is not allowed for the anonymous user.');
   if (sender.toText() !== Principal.selfAuthenticating(senderPubkey).toText()) {
-    forbidden(`The user id ${sender.toText()} does not match the public key ${hex(senderPubkey)}`);
+    refuse(`The user id '${sender.toText()}' does not match the public key '${hex(senderPubkey)}'`);
   }
 
   const delegations = senderDelegation ?? [];
-  // The IC checks every expiry before any signature.
+  if (delegations.length > MAX_DELEGATIONS) {
+    refuse(`Invalid delegation: Chain of delegations is too long: got ${delegations.length} delegations, but at most ${MAX_DELEGATIONS} are allowed.`);
+  }
   for (const { delegation } of delegations) {
     if (delegation.expiration < nowNs) {
-      throw new HttpRejection(
-        400,
-        `Invalid delegation expiry: Specified sender delegation has expired: Provided expiry: ${formatIcTime(delegation.expiration)}, ` +
-          `Local replica timestamp: ${formatIcTime(nowNs)}`,
+      refuse(
+        'Invalid delegation expiry: Specified sender delegation has expired:\n' +
+          `Provided expiry:    ${formatIcTime(delegation.expiration)}\n` +
+          `Local replica time: ${formatIcTime(nowNs)}`,
       );
     }
   }
-  if (delegations.length > MAX_DELEGATIONS) {
-    forbidden(`Invalid delegation: Chain of delegations is too long: got ${delegations.length} delegations, but at most ${MAX_DELEGATIONS} are allowed`);
+  const seen = new Set<string>([hex(senderPubkey)]);
+  for (const { delegation } of delegations) {
+    const k = hex(delegation.pubkey);
+    if (seen.has(k)) refuse(`Invalid delegation: Chain of delegations contains at least one cycle: first repeating public key encountered ${k}`);
+    seen.add(k);
+    if (delegation.targets && delegation.targets.length > MAX_DELEGATION_TARGETS) {
+      refuse(
+        `Invalid delegation: Delegation target error: expected at most ${MAX_DELEGATION_TARGETS} targets per delegation, but got ${delegation.targets.length}`,
+      );
+    }
   }
 
   let key = senderPubkey;
   let targets = 'all' as Targets;
-  const seen = new Set<string>([hex(senderPubkey)]);
   for (const { delegation, delegationMap, signature } of delegations) {
     const signer = publicKey(key, 'Invalid delegation');
     try {
       verifyBasicSignature(signer, concatBytes(IC_REQUEST_AUTH_DELEGATION_DOMAIN_SEPARATOR, hashOfMap(delegationMap)), signature);
     } catch (error) {
-      forbidden(`Invalid delegation: ${(error as Error).message}`);
+      refuse(`Invalid delegation: ${(error as Error).message}`);
     }
     if (delegation.targets) {
-      if (delegation.targets.length > MAX_DELEGATION_TARGETS) {
-        forbidden(`Invalid delegation: expected at most ${MAX_DELEGATION_TARGETS} targets per delegation, but got ${delegation.targets.length}`);
-      }
       const mine = new Set(delegation.targets.map(hex));
       targets = targets === 'all' ? mine : new Set([...targets].filter((t: string) => mine.has(t)));
     }
-    // A chain that returns to an earlier key is a cycle, which the IC refuses.
-    const next = hex(delegation.pubkey);
-    if (seen.has(next)) forbidden(`Invalid delegation: Found a cycle in the delegation chain at public key ${next}`);
-    seen.add(next);
     key = delegation.pubkey;
   }
 
@@ -119,7 +126,7 @@ export function authenticate(
   try {
     verifyBasicSignature(signer, concatBytes(IC_REQUEST_DOMAIN_SEPARATOR, req.requestId), senderSig);
   } catch (error) {
-    forbidden(`Invalid signature: ${(error as Error).message}`);
+    refuse(`Invalid signature: ${(error as Error).message}`);
   }
   return { sender, targets };
 }
@@ -128,7 +135,7 @@ function publicKey(der: Uint8Array, context: string): UserPublicKey {
   try {
     return parsePublicKey(der);
   } catch (error) {
-    if (error instanceof PublicKeyError) return forbidden(`${context}: ${error.message}`);
+    if (error instanceof PublicKeyError) return refuse(`${context}: ${error.message}`);
     throw error;
   }
 }
@@ -136,6 +143,6 @@ function publicKey(der: Uint8Array, context: string): UserPublicKey {
 /** Refuses a request whose delegation targets do not include `canisterId`. */
 export function checkTarget(targets: Targets, canisterId: Principal): void {
   if (targets !== 'all' && !targets.has(hex(canisterId.toUint8Array()))) {
-    forbidden(`Canister ${canisterId.toText()} is not one of the delegation targets`);
+    refuse(`Canister '${canisterId.toText()}' is not one of the delegation targets.`);
   }
 }

@@ -94,7 +94,7 @@ function parseDelegations(v: unknown): SignedDelegationWire[] {
 function parseCommon(c: Record<string, unknown>): CommonContent {
   const nonce = optional(c.nonce, (n) => bytes(n, 'nonce'));
   if (nonce && nonce.length > MAX_NONCE_BYTES) {
-    bad(`Nonce in request is too big: got ${nonce.length} bytes, but at most ${MAX_NONCE_BYTES} are allowed`);
+    bad(`Nonce in request is too big: got ${nonce.length} bytes, but at most ${MAX_NONCE_BYTES} are allowed.`);
   }
   return {
     sender: bytes(c.sender, 'sender'),
@@ -148,12 +148,12 @@ export function parseReadStateEnvelope(decoded: unknown): Envelope<ReadStateCont
   }
   if (!Array.isArray(c.paths)) return bad('Could not parse body as read_state request: paths must be an array');
   if (c.paths.length > MAX_READ_STATE_PATHS) {
-    bad(`Too many paths in read state request: got ${c.paths.length} paths, but at most ${MAX_READ_STATE_PATHS} are allowed`);
+    bad(`Too many paths in read state request: got ${c.paths.length} paths, but at most ${MAX_READ_STATE_PATHS} are allowed.`);
   }
   const paths = c.paths.map((p) => {
     if (!Array.isArray(p)) return bad('Could not parse body as read_state request: a path must be an array of labels');
     if (p.length > MAX_PATH_LABELS) {
-      bad(`At least one path in read state request is too deep: got ${p.length} labels, but at most ${MAX_PATH_LABELS} are allowed`);
+      bad(`At least one path in read state request is too deep: got ${p.length} labels, but at most ${MAX_PATH_LABELS} are allowed.`);
     }
     return p.map((l) => bytes(l, 'paths'));
   });

@@ -128,7 +128,7 @@ export class IcHttpInterface {
       throw new HttpRejection(400, `Specified CanisterId ${canisterId.toText()} does not match effective canister id in URL ${ecid.toText()}`);
     }
     const who = this.#time('authenticate', () =>
-      authenticate({ ...env.content, requestId: env.requestId, auth: env.auth }, this.#runtime.timeNs()),
+      authenticate({ ...env.content, kind, requestId: env.requestId, auth: env.auth }, this.#runtime.timeNs()),
     );
     checkTarget(who.targets, canisterId);
     return { env, canisterId, who };
@@ -223,46 +223,72 @@ export class IcHttpInterface {
   #readState(ecid: Principal, body: Uint8Array): IcHttpResponse {
     const env = this.#time('decode', () => parseReadStateEnvelope(decodeCbor(body)));
     const who = this.#time('authenticate', () =>
-      authenticate({ ...env.content, requestId: env.requestId, auth: env.auth }, this.#runtime.timeNs()),
+      authenticate({ ...env.content, kind: 'read_state', requestId: env.requestId, auth: env.auth }, this.#runtime.timeNs()),
     );
     const { paths } = env.content;
+    this.#verifyPaths(paths, who, ecid);
+    const now = this.#runtime.timeNs();
+    const certificate = this.#time('certify', () => certify(this.#keys, stateTreeFor(this.#src, paths, now), paths));
+    return cbor(200, { certificate });
+  }
+
+  // Which paths a sender may read, as the replica's `verify_paths`.
+  #verifyPaths(paths: Uint8Array[][], who: Authenticated, ecid: Principal): void {
     let requestId: string | undefined;
+    const is = (l: Uint8Array | undefined, ...names: string[]): boolean => l !== undefined && names.some((n) => eq(l, n));
+    const principal = (b: Uint8Array): Principal => {
+      try {
+        return Principal.fromUint8Array(b);
+      } catch (error) {
+        throw new HttpRejection(400, `Could not parse principal ID: ${(error as Error).message}.`);
+      }
+    };
+    const sameAsUrl = (id: Principal): void => {
+      if (id.toText() !== ecid.toText()) {
+        throw new HttpRejection(400, `Effective principal id in URL ${ecid.toText()} does not match requested principal id: ${id.toText()}.`);
+      }
+    };
     for (const p of paths) {
-      if (p.length === 0) throw new HttpRejection(404, 'Invalid path requested.');
-      if (eq(p[0], 'time') || eq(p[0], 'subnet')) continue;
-      if (eq(p[0], 'request_status') && p.length >= 2) {
-        const rid = Buffer.from(p[1]).toString('hex');
+      const [a, b, c, d, e] = p;
+      const n = p.length;
+      if (n === 1 && is(a, 'time')) continue;
+      if (n === 3 && is(a, 'canister') && is(c, 'controllers', 'module_hash')) {
+        sameAsUrl(principal(b));
+        continue;
+      }
+      if (n === 4 && is(a, 'canister') && is(c, 'metadata')) {
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(d);
+        } catch {
+          throw new HttpRejection(400, 'Could not parse the custom section name: invalid utf-8 sequence.');
+        }
+        sameAsUrl(principal(b));
+        continue;
+      }
+      if (is(a, 'api_boundary_nodes') && (n <= 2 || (n === 3 && is(c, 'domain', 'ipv4_address', 'ipv6_address')))) continue;
+      if (
+        is(a, 'subnet') &&
+        (n <= 2 || (n === 3 && is(c, 'public_key', 'canister_ranges', 'node')) || (n === 4 && is(c, 'node')) || (n === 5 && is(c, 'node') && is(e, 'public_key')))
+      ) {
+        continue;
+      }
+      if (is(a, 'request_status') && (n === 2 || (n === 3 && is(c, 'status', 'reply', 'reject_code', 'reject_message', 'error_code')))) {
+        if (b.length !== 32) throw new HttpRejection(400, 'Request IDs must be 32 bytes in length.');
+        const rid = Buffer.from(b).toString('hex');
         if (requestId !== undefined && requestId !== rid) {
           throw new HttpRejection(400, 'Can only request a single request ID in request_status paths.');
         }
         requestId = rid;
-        const record = this.history.get(p[1]);
+        const record = this.history.get(b);
         if (record) {
-          if (record.sender.toText() !== who.sender.toText()) {
-            throw new HttpRejection(403, `Request IDs must be for requests signed by the caller: request ${rid} was sent by ${record.sender.toText()}.`);
+          if (record.sender.toText() !== who.sender.toText()) throw new HttpRejection(403, 'Request IDs must be for requests signed by the caller.');
+          if (who.targets !== 'all' && !who.targets.has(Buffer.from(record.canisterId.toUint8Array()).toString('hex'))) {
+            throw new HttpRejection(403, 'Request IDs must be for requests to canisters belonging to sender delegation targets.');
           }
-          checkTarget(who.targets, record.canisterId);
         }
         continue;
       }
-      if (eq(p[0], 'canister') && p.length >= 3) {
-        let id: Principal;
-        try {
-          id = Principal.fromUint8Array(p[1]);
-        } catch {
-          throw new HttpRejection(400, 'Could not parse canister id in read_state path');
-        }
-        if (id.toText() !== ecid.toText()) {
-          throw new HttpRejection(400, `Effective principal id in URL ${ecid.toText()} does not match requested principal id: ${id.toText()}.`);
-        }
-        checkTarget(who.targets, id);
-        const leaf = new TextDecoder().decode(p[2]);
-        if (leaf === 'module_hash' || leaf === 'controllers' || (leaf === 'metadata' && p.length === 4)) continue;
-      }
       throw new HttpRejection(404, 'Invalid path requested.');
     }
-    const now = this.#runtime.timeNs();
-    const certificate = this.#time('certify', () => certify(this.#keys, stateTreeFor(this.#src, paths, now), paths));
-    return cbor(200, { certificate });
   }
 }
