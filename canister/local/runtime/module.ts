@@ -20,7 +20,7 @@ export interface LoadedModule {
 }
 
 /** Bumped whenever the instrumentation changes, so stale cache entries are ignored. */
-const INSTRUMENTATION_VERSION = 1;
+const INSTRUMENTATION_VERSION = 2;
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest());

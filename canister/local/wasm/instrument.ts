@@ -161,26 +161,33 @@ class Out {
   }
 }
 
-// Injection point kinds.
-const PLAIN = 0; // non-reentrant block start or block end: subtract only
-const REENTRANT = 1; // function entry or loop header: subtract and check
-const DYNAMIC = 2; // before a bulk memory instruction: subtract its size operand
+// Injection event kinds. Positions are byte offsets of the instruction the
+// event is inserted before; at equal positions events are emitted by `order`.
+const ENTRY = 0; // function entry: load the counter into the function's local
+const RELOAD = 1; // after a call: the callee (or the host) changed the counter
+const PLAIN = 2; // non-reentrant block start or block end: subtract only
+const REENTRANT = 3; // function entry or loop header: subtract and check
+const DYNAMIC = 4; // before a bulk memory instruction: subtract its size operand
+const FLUSH = 5; // before a call, a return or leaving the function: store the counter
+const ORDER = [0, 0, 1, 1, 2, 2];
 
 /**
  * Scans one function body's instructions from `start` to `end` and returns
- * its injection points as flat triples [position, kind, cost, ...], sorted by
- * position (dynamic points before a static point at the same position, as
- * the replica orders them).
+ * its injection events as flat triples [position, kind, cost, ...] sorted for
+ * emission. Basic blocks and their costs follow the replica's `injections`:
+ * a block ends at loop, if, else, end, br, br_if, br_table, return,
+ * unreachable and the return_call forms; a function entry or loop header is
+ * re-entrant and checks the limit; a block that costs nothing gets no code.
  */
 function injectionPoints(code: Uint8Array, start: number, end: number): number[] {
-  const statics: number[] = [];
-  const dynamics: number[] = [];
+  const events: number[] = [start, ENTRY, 0];
   // The function itself is a re-entrant block and costs at least 1.
   let curPos = start;
   let curKind = REENTRANT;
   let curCost = 1;
+  let depth = 0; // nesting of block/loop/if; a branch to label `depth` leaves the function
   const flush = (nextPos: number, nextKind: number): void => {
-    if (curKind === REENTRANT || curCost > 0) statics.push(curPos, curKind, curCost);
+    if (curKind === REENTRANT || curCost > 0) events.push(curPos, curKind, curCost);
     curPos = nextPos;
     curKind = nextKind;
     curCost = 0;
@@ -198,35 +205,60 @@ function injectionPoints(code: Uint8Array, start: number, end: number): number[]
         const bt = code[r.pos];
         if (bt === 0x40 || (bt >= 0x6f && bt <= 0x7f)) r.pos++;
         else r.skipLeb();
+        depth++;
         if (op === 0x03) flush(r.pos, REENTRANT);
         else if (op === 0x04) flush(r.pos, PLAIN);
         break;
       }
-      case 0x05: // else
       case 0x0b: // end
+        if (depth === 0) events.push(at, FLUSH, 0); // the function's own end
+        depth--;
+        flush(r.pos, PLAIN);
+        break;
+      case 0x05: // else
       case 0x00: // unreachable
+        flush(r.pos, PLAIN);
+        break;
       case 0x0f: // return
+        events.push(at, FLUSH, 0);
         flush(r.pos, PLAIN);
         break;
       case 0x0c: // br
-      case 0x0d: // br_if
+      case 0x0d: {
+        // br_if
+        if (r.u32() === depth) events.push(at, FLUSH, 0);
+        flush(r.pos, PLAIN);
+        break;
+      }
       case 0x12: // return_call
         r.skipLeb();
+        events.push(at, FLUSH, 0);
         flush(r.pos, PLAIN);
         break;
       case 0x13: // return_call_indirect
         r.skipLeb();
         r.skipLeb();
+        events.push(at, FLUSH, 0);
         flush(r.pos, PLAIN);
         break;
       case 0x0e: {
         // br_table
         const n = r.u32();
-        for (let i = 0; i <= n; i++) r.skipLeb();
+        let leaves = false;
+        for (let i = 0; i <= n; i++) if (r.u32() === depth) leaves = true;
+        if (leaves) events.push(at, FLUSH, 0);
         flush(r.pos, PLAIN);
         break;
       }
       case 0x10: // call
+        r.skipLeb();
+        events.push(at, FLUSH, 0, r.pos, RELOAD, 0);
+        break;
+      case 0x11: // call_indirect
+        r.skipLeb();
+        r.skipLeb();
+        events.push(at, FLUSH, 0, r.pos, RELOAD, 0);
+        break;
       case 0x20:
       case 0x21:
       case 0x22:
@@ -240,10 +272,6 @@ function injectionPoints(code: Uint8Array, start: number, end: number): number[]
       case 0x42:
       case 0xd0:
       case 0xd2:
-        r.skipLeb();
-        break;
-      case 0x11: // call_indirect
-        r.skipLeb();
         r.skipLeb();
         break;
       case 0x1c: {
@@ -268,12 +296,12 @@ function injectionPoints(code: Uint8Array, start: number, end: number): number[]
           case 14: // table.copy
             r.skipLeb();
             r.skipLeb();
-            dynamics.push(at, DYNAMIC, 0);
+            events.push(at, DYNAMIC, 0);
             break;
           case 11: // memory.fill
           case 17: // table.fill
             r.skipLeb();
-            dynamics.push(at, DYNAMIC, 0);
+            events.push(at, DYNAMIC, 0);
             break;
           case 9:
           case 13:
@@ -321,21 +349,17 @@ function injectionPoints(code: Uint8Array, start: number, end: number): number[]
     }
   }
   if (r.pos !== end) throw new WasmFormatError('function body overruns its size');
-  if (dynamics.length === 0) return statics;
-  // Merge the two position-sorted lists; dynamic first on equal positions.
-  const merged: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < statics.length || j < dynamics.length) {
-    if (j < dynamics.length && (i >= statics.length || dynamics[j] <= statics[i])) {
-      merged.push(dynamics[j], dynamics[j + 1], dynamics[j + 2]);
-      j += 3;
-    } else {
-      merged.push(statics[i], statics[i + 1], statics[i + 2]);
-      i += 3;
-    }
+  // Sort by (position, order) keeping insertion order otherwise.
+  const n = events.length / 3;
+  const idx = Array.from({ length: n }, (_, i) => i);
+  idx.sort((a, b) => events[a * 3] - events[b * 3] || ORDER[events[a * 3 + 1]] - ORDER[events[b * 3 + 1]] || a - b);
+  const out = new Array<number>(events.length);
+  for (let i = 0; i < n; i++) {
+    out[i * 3] = events[idx[i] * 3];
+    out[i * 3 + 1] = events[idx[i] * 3 + 1];
+    out[i * 3 + 2] = events[idx[i] * 3 + 2];
   }
-  return merged;
+  return out;
 }
 
 function skipMemarg(r: Reader): void {
@@ -344,21 +368,45 @@ function skipMemarg(r: Reader): void {
   r.skipLeb();
 }
 
+/** Number of parameters of each function defined in the module, in order. */
+function functionParamCounts(types: Uint8Array | undefined, funcs: Uint8Array | undefined): number[] {
+  const params: number[] = [];
+  if (types) {
+    const r = new Reader(types);
+    const n = r.u32();
+    for (let i = 0; i < n; i++) {
+      const form = r.byte();
+      if (form !== 0x60) throw new WasmFormatError(`unsupported type form 0x${form.toString(16)}`);
+      const np = r.u32();
+      for (let j = 0; j < np; j++) r.byte();
+      const nr = r.u32();
+      for (let j = 0; j < nr; j++) r.byte();
+      params.push(np);
+    }
+  }
+  const out: number[] = [];
+  if (funcs) {
+    const r = new Reader(funcs);
+    const n = r.u32();
+    for (let i = 0; i < n; i++) out.push(params[r.u32()]);
+  }
+  return out;
+}
+
 export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {}): InstrumentResult {
   const metering = opts.metering ?? true;
   const sections = readSections(wasm);
   const find = (id: number): Section | undefined => sections.find((s) => s.id === id);
 
   const imports = find(SECTION.import) ? countImports(find(SECTION.import)!.payload) : { funcs: 0, tables: 0, globals: 0 };
-  const typeCount = vectorCount(find(SECTION.type)?.payload);
-  const definedFuncs = vectorCount(find(SECTION.function)?.payload);
   const definedGlobals = vectorCount(find(SECTION.global)?.payload);
   const definedTables = vectorCount(find(SECTION.table)?.payload);
 
   const counterGlobal = imports.globals + definedGlobals;
-  const helperType = typeCount;
-  const helperFunc = imports.funcs + definedFuncs;
   const G = encodeU32(counterGlobal);
+
+  // Parameter counts of the module's own functions (their counter local follows the declared locals).
+  const paramCounts = functionParamCounts(find(SECTION.type)?.payload, find(SECTION.function)?.payload);
 
   // Rewrite the code section.
   const code = find(SECTION.code);
@@ -368,13 +416,9 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
     const r = new Reader(src);
     const n = r.u32();
     functions = n;
-    const out = new Out(Math.ceil(src.length * 1.6) + 64);
-    out.push(encodeU32(n + 1));
+    const out = new Out(Math.ceil(src.length * 1.8) + 64);
+    out.push(encodeU32(n));
     const body = new Out(1 << 16);
-    const staticPrefix = [0x23, ...G, 0x42];
-    const staticSuffix = [0x7d, 0x24, ...G];
-    const check = [0x23, ...G, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b];
-    const dynamicCall = [0x10, ...encodeU32(helperFunc)];
     for (let f = 0; f < n; f++) {
       const size = r.u32();
       const bodyStart = r.pos;
@@ -385,61 +429,60 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
         out.copy(src, bodyStart, bodyEnd);
         continue;
       }
-      // Skip the local declarations.
+      // Local declarations: keep them and append the counter (i64) and a scratch i32.
       const lr = new Reader(src, bodyStart, bodyEnd);
       const groups = lr.u32();
+      const groupsStart = lr.pos;
+      let declared = 0;
       for (let g = 0; g < groups; g++) {
-        lr.u32();
+        declared += lr.u32();
         lr.byte();
       }
       const codeStart = lr.pos;
+      const C = encodeU32(paramCounts[f] + declared);
+      const S = encodeU32(paramCounts[f] + declared + 1);
+      const load = [0x23, ...G, 0x21, ...C];
+      const store = [0x20, ...C, 0x24, ...G];
+      const check = [0x20, ...C, 0x42, 0x00, 0x53, 0x04, 0x40, ...store, 0x00, 0x0b];
+      const subPrefix = [0x20, ...C, 0x42];
+      const subSuffix = [0x7d, 0x21, ...C];
+      const dynamic = [0x22, ...S, 0x20, ...C, 0x20, ...S, 0xad, 0x7d, 0x21, ...C, ...check];
+
       const points = injectionPoints(src, codeStart, bodyEnd);
       body.len = 0;
-      let last = bodyStart;
+      body.push(encodeU32(groups + 2));
+      body.copy(src, groupsStart, codeStart);
+      body.push([0x01, 0x7e, 0x01, 0x7f]);
+      let last = codeStart;
       for (let p = 0; p < points.length; p += 3) {
         const pos = points[p];
         const kind = points[p + 1];
         body.copy(src, last, pos);
         last = pos;
-        if (kind === DYNAMIC) {
-          body.push(dynamicCall);
-        } else {
-          body.push(staticPrefix);
-          body.push(encodeS64(BigInt(points[p + 2])));
-          body.push(staticSuffix);
-          if (kind === REENTRANT) body.push(check);
+        switch (kind) {
+          case ENTRY:
+          case RELOAD:
+            body.push(load);
+            break;
+          case FLUSH:
+            body.push(store);
+            break;
+          case DYNAMIC:
+            body.push(dynamic);
+            break;
+          default:
+            body.push(subPrefix);
+            body.push(encodeS64(BigInt(points[p + 2])));
+            body.push(subSuffix);
+            if (kind === REENTRANT) body.push(check);
         }
       }
       body.copy(src, last, bodyEnd);
       out.push(encodeU32(body.len));
       out.copy(body.buf, 0, body.len);
     }
-    // The helper: (size: i32) -> i32, subtracts size from the counter, traps when negative.
-    const helperBody = [
-      0x00, // no locals
-      0x23, ...G, 0x20, 0x00, 0xad, 0x7d, 0x24, ...G, // counter -= i64.extend_i32_u(size)
-      ...check,
-      0x20, 0x00, // return size
-      0x0b,
-    ];
-    out.push(encodeU32(helperBody.length));
-    out.push(helperBody);
     code.payload = out.buf.slice(0, out.len);
-  } else {
-    sections.push({ id: SECTION.code, payload: Uint8Array.from([1, 3, 0, 0x41, 0x0b]) });
   }
-
-  // Append the helper's type (i32) -> (i32) and its function entry.
-  const typeSection = find(SECTION.type) ?? addSection(sections, SECTION.type);
-  typeSection.payload = vectorPayload(
-    typeCount + 1,
-    concatBytes([vectorItems(typeSection.payload), Uint8Array.from([0x60, 1, 0x7f, 1, 0x7f])]),
-  );
-  const funcSection = find(SECTION.function) ?? addSection(sections, SECTION.function);
-  funcSection.payload = vectorPayload(
-    definedFuncs + 1,
-    concatBytes([vectorItems(funcSection.payload), Uint8Array.from(encodeU32(helperType))]),
-  );
 
   // The counter global starts high so that code run at instantiation never trips it.
   const mutables = mutableGlobals(find(SECTION.global)?.payload, imports.globals);
