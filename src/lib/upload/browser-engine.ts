@@ -11,14 +11,14 @@ import { ServerEdgeRecorder } from './server-client';
 import { delegationExpiryMs, loadStoredIdentity } from './stored-identity';
 
 /** Sessions from the stored delegation; one agent per (principal, delegation), rebuilt after a new sign-in. */
-export function storedSessions(config: ClientConfig): SessionProvider {
+export function storedSessions(config: ClientConfig, f?: typeof fetch): SessionProvider {
   let cached: { key: string; session: Session } | null = null;
   return async () => {
     const identity = await loadStoredIdentity();
     const principal = identity.getPrincipal().toText();
     const key = `${principal}/${delegationExpiryMs(identity.getDelegation())}`;
     if (cached?.key !== key) {
-      const actor = await createForeverActor(identity, { host: config.icHost, canisterId: config.canisterId, fetchRootKey: config.fetchRootKey });
+      const actor = await createForeverActor(identity, { host: config.icHost, canisterId: config.canisterId, fetchRootKey: config.fetchRootKey, fetch: f });
       cached = { key, session: { principal, canister: foreverCanister(actor) } };
     }
     return cached.session;
@@ -31,12 +31,20 @@ export function createBrowserEngine(opts: {
   hasher: Hasher;
   onEvent?: (e: EngineEvent) => void;
   engineConfig?: Partial<EngineConfig>;
+  /** Replaces global fetch for the agent and the server (Node tests: cookies, injected faults). */
+  fetch?: typeof fetch;
 }): UploadEngine {
+  // One recorder per session, so its server sign-in is shared by all items.
+  const recorders = new WeakMap<Session, ServerEdgeRecorder>();
   return new UploadEngine({
     store: opts.store,
-    sessions: storedSessions(opts.config),
+    sessions: storedSessions(opts.config, opts.fetch),
     hasher: opts.hasher,
-    recorder: (session) => new ServerEdgeRecorder({ baseUrl: opts.config.apiBase, canister: session.canister }),
+    recorder: (session) => {
+      let r = recorders.get(session);
+      if (!r) recorders.set(session, (r = new ServerEdgeRecorder({ baseUrl: opts.config.apiBase, canister: session.canister, fetch: opts.fetch })));
+      return r;
+    },
     onEvent: opts.onEvent,
     config: opts.engineConfig,
   });

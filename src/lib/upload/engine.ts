@@ -355,6 +355,8 @@ export class UploadEngine {
     } finally {
       signal?.removeEventListener('abort', onOuterAbort);
     }
+    // Stopped from outside (tab closing, drain cancelled): the chunks sent are recorded; resume later.
+    if (signal?.aborted) return (await this.deps.store.get(item.id)) ?? item;
     snapshot(true);
     return this.move(item, { type: 'chunks-done' });
   }

@@ -73,7 +73,7 @@ export class ServerEdgeRecorder implements EdgeRecorder {
   }
 
   async record(memory: ServerMemory, edges: StorageEdge[]): Promise<void> {
-    await this.authed('PUT', `/api/memories/${memory.id}`, { memory_type: memory.memoryType, title: memory.title, description: memory.description }, 'memory');
+    await this.authed('PUT', `/api/memories/${memory.id}`, { memory_type: memory.memoryType.toLowerCase(), title: memory.title, description: memory.description }, 'memory');
     await this.authed(
       'PUT',
       '/api/storage/edges',

@@ -1,0 +1,142 @@
+// The whole back end in one Node process for the client suites: the local IC
+// with the azle-built `forever` canister, its HTTP interface and the Hono
+// server (SQLite in a temp dir) on one origin, served on a real socket, and a
+// signed-in browser identity (ECDSA session key + delegation chain) written
+// to (fake) IndexedDB exactly where @dfinity/auth-client keeps it.
+import 'fake-indexeddb/auto';
+import { serve, type ServerType } from '@hono/node-server';
+import { IdbStorage, KEY_STORAGE_DELEGATION, KEY_STORAGE_KEY } from '@dfinity/auth-client';
+import { DelegationChain, ECDSAKeyIdentity, Ed25519KeyIdentity } from '@dfinity/identity';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { IDL } from '@dfinity/candid';
+import { Hono } from 'hono';
+import { LocalIC } from '../../../canister/local/index.js';
+import { createIcHttpApp } from '../../../canister/local/http/app.js';
+import { IcHttpInterface, type TimingPhase } from '../../../canister/local/http/interface.js';
+import { loadOrCreateKeys } from '../../../canister/local/http/keys.js';
+import { buildCanister } from '../../../canister/scripts/build.js';
+import { createServerApp, createServerDeps } from '../../../server/app.js';
+import type { ClientConfig } from '../../../src/lib/upload/client-config';
+import { idlFactory } from '../../../src/declarations/forever/forever.did.js';
+import { IcUnavailableError, type IcMemoryPresence, type PresenceVerifier } from '../../../server/ic/types.js';
+import { Principal } from '@dfinity/principal';
+
+export interface LocalStack {
+  origin: string;
+  canisterId: string;
+  config: ClientConfig;
+  ic: LocalIC;
+  /** Requests that reached the IC interface, by path kind. */
+  icRequests: { method: string; path: string }[];
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(opts: { onTiming?: (phase: TimingPhase, ms: number) => void } = {}): Promise<LocalStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'forever-client-'));
+  const ic = await LocalIC.create();
+  // The server asks `verify_presence` as a controller (the canister answers
+  // only controllers and its verifier set); the server's IC port is injectable.
+  const admin = Ed25519KeyIdentity.generate().getPrincipal();
+  const canister = await ic.createCanister({ controllers: [admin] });
+  await ic.installCode(canister, new Uint8Array(readFileSync(buildCanister('forever'))), { mode: 'install', arg: IDL.encode([], []) });
+  const iface = new IcHttpInterface({ runtime: ic, keys: loadOrCreateKeys(), onTiming: opts.onTiming });
+  const icRequests: { method: string; path: string }[] = [];
+
+  // The server's IC adapters need the origin, known only once listening.
+  let origin = '';
+  const root = new Hono();
+  root.use('/api/v*/*', async (c, next) => {
+    icRequests.push({ method: c.req.method, path: c.req.path });
+    await next();
+  });
+  root.route('/', createIcHttpApp(iface));
+  let server: ServerType | null = null;
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: (req) => root.fetch(req), port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
+      origin = `http://127.0.0.1:${info.port}`;
+      resolve();
+    });
+  });
+  const deps = await createServerDeps({
+    dataDir: dir,
+    icHost: origin,
+    canisterId: canister.toText(),
+    fetchRootKey: true,
+    presenceVerifier: controllerPresenceVerifier(ic, canister, admin),
+  });
+  root.route('/', createServerApp(deps));
+  return {
+    origin,
+    canisterId: canister.toText(),
+    config: { canisterId: canister.toText(), icHost: origin, identityProvider: `${origin}/ii/`, fetchRootKey: true, apiBase: origin },
+    ic,
+    icRequests,
+    async close() {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await deps.close();
+      await ic.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const service = idlFactory({ IDL }) as IDL.ServiceClass;
+const method = (name: string) => service._fields.find(([n]) => n === name)![1];
+
+/** The server's PresenceVerifier port, answered by the canister's `verify_presence` asked by a controller. */
+function controllerPresenceVerifier(ic: LocalIC, canister: Principal, admin: Principal): PresenceVerifier {
+  return {
+    async presence(owner, memoryIds) {
+      const f = method('verify_presence');
+      const r = await ic.query(canister, 'verify_presence', new Uint8Array(IDL.encode(f.argTypes, [Principal.fromText(owner), [...memoryIds]])), { caller: admin });
+      if (r.status !== 'replied') throw new IcUnavailableError(r.rejectMessage);
+      const [result] = IDL.decode(f.retTypes, r.reply) as [{ Ok: Array<{ memory_id: string; metadata_present: boolean; asset_present: boolean; sha256: [] | [Uint8Array]; size: [] | [bigint]; owner: [] | [Principal] }> } | { Err: unknown }];
+      if ('Err' in result) throw new IcUnavailableError(`verify_presence: ${JSON.stringify(Object.keys(result.Err as object))}`);
+      const out = new Map<string, IcMemoryPresence>();
+      for (const p of result.Ok) {
+        if (p.owner.length === 0 || p.owner[0].toText() !== owner) continue;
+        out.set(p.memory_id, {
+          memory_id: p.memory_id,
+          metadata_present: p.metadata_present,
+          asset_present: p.asset_present,
+          sha256: p.sha256.length ? Buffer.from(p.sha256[0]).toString('hex') : null,
+          size: p.size.length ? Number(p.size[0]) : null,
+        });
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Signs in the way the auth client does after II: a fresh non-extractable
+ * ECDSA session key, delegated to by a user key for `ttlMs`, both stored in
+ * `auth-client-db`. Returns the user's principal.
+ */
+export async function signIn(ttlMs = 30 * 60_000, userKey = Ed25519KeyIdentity.generate()): Promise<string> {
+  const session = await ECDSAKeyIdentity.generate({ extractable: false });
+  const chain = await DelegationChain.create(userKey, session.getPublicKey(), new Date(Date.now() + ttlMs));
+  const storage = new IdbStorage();
+  await storage.set(KEY_STORAGE_KEY, session.getKeyPair());
+  await storage.set(KEY_STORAGE_DELEGATION, JSON.stringify(chain.toJSON()));
+  return userKey.getPrincipal().toText();
+}
+
+/** Node's fetch keeps no cookies; the server's session is a cookie. */
+export function cookieFetch(): typeof fetch {
+  const jar = new Map<string, string>();
+  return async (input, init) => {
+    const headers = new Headers(init?.headers);
+    if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(input, { ...init, headers });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      jar.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
+    }
+    return res;
+  };
+}
