@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIcHttpApp } from '../../canister/local/http/app.js';
 import { IcHttpInterface } from '../../canister/local/http/interface.js';
 import { loadOrCreateKeys } from '../../canister/local/http/keys.js';
-import { echoBackend, localIcBackend, type Backend } from './support/backends.js';
+import { echoBackend, localIcBackend, type Backend, type BackendOptions } from './support/backends.js';
 import { post, signedCall } from './support/requests.js';
 import { serveApp, type Served } from './support/serve.js';
 
@@ -61,7 +61,7 @@ function agentErrorOf(e: unknown): AgentError {
   return e as AgentError;
 }
 
-const BACKENDS: Array<[string, () => Promise<Backend>]> = [
+const BACKENDS: Array<[string, (opts?: BackendOptions) => Promise<Backend>]> = [
   ['the TypeScript stand-in', echoBackend],
   ['the local IC runtime', localIcBackend],
 ];
@@ -309,14 +309,45 @@ describe.each(BACKENDS.filter(([n]) => process.env.HTTP_TEST_ONLY === undefined 
   });
 
   it('an agent whose clock lags the IC resyncs on the expiry refusal and succeeds', async () => {
-    if (!backend.skewClock) return;
-    await backend.skewClock(10 * 60_000);
+    const ahead = await makeBackend({ clockAheadMs: 10 * 60_000 });
+    const s = await serveApp(createIcHttpApp(new IcHttpInterface({ runtime: ahead.runtime, keys: loadOrCreateKeys() })));
     try {
       const id = Ed25519KeyIdentity.generate();
-      const a = await actor(id);
+      const agent = await HttpAgent.create({ host: s.url, identity: id, shouldFetchRootKey: true });
+      const a = Actor.createActor<Fixture>(ahead.idl, { agent, canisterId: ahead.canisterId });
       expect((await a.whoami()).toText()).toBe(id.getPrincipal().toText());
+      expect(agent.hasSyncedTime()).toBe(true);
+      expect(agent.getTimeDiffMsecs()).toBeGreaterThan(9 * 60_000);
     } finally {
-      await backend.skewClock(0);
+      await s.close();
+      await ahead.close();
+    }
+  });
+});
+
+describe('data certificates in queries (local IC runtime)', () => {
+  it('hands a query a certificate of the canister\'s certified data, verifiable by the agent', async () => {
+    const backend = await localIcBackend();
+    const served = await serveApp(createIcHttpApp(new IcHttpInterface({ runtime: backend.runtime, keys: loadOrCreateKeys() })));
+    try {
+      interface Certifying {
+        set_certified(data: Uint8Array): Promise<null>;
+        certificate(): Promise<[] | [Uint8Array]>;
+      }
+      const agent = await HttpAgent.create({ host: served.url, shouldFetchRootKey: true, identity: Ed25519KeyIdentity.generate() });
+      const a = Actor.createActor<Certifying>(backend.idl, { agent, canisterId: backend.canisterId });
+      // Before anything is certified there is nothing to hand over.
+      expect(await a.certificate()).toEqual([]);
+      const data = crypto.getRandomValues(new Uint8Array(32));
+      await a.set_certified(data);
+      const [bytes] = await a.certificate();
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      const cert = await Certificate.create({ certificate: bytes!, rootKey: agent.rootKey!, canisterId: backend.canisterId });
+      const certified = lookupResultToBuffer(cert.lookup_path(['canister', backend.canisterId.toUint8Array(), 'certified_data']));
+      expect(Buffer.from(certified!).equals(Buffer.from(data))).toBe(true);
+    } finally {
+      await served.close();
+      await backend.close();
     }
   });
 });

@@ -171,22 +171,30 @@ export function lookupPath(t: HashTree, path: TreePath): Lookup {
     if (t[0] === 0) return { status: 'absent' };
     return { status: 'error' };
   }
-  const want = label(path[0]);
-  const r = findLabel(t, want);
-  if (r === 'absent') return { status: 'absent' };
+  const r = findLabel(t, label(path[0]));
   if (r === 'unknown') return { status: 'unknown' };
+  if (typeof r === 'string') return { status: 'absent' };
   return lookupPath(r, path.slice(1));
 }
 
-function findLabel(t: HashTree, want: Uint8Array): HashTree | 'absent' | 'unknown' {
+type Found = HashTree | 'absent' | 'unknown' | 'less' | 'greater';
+
+// The spec's find_label over sorted labels: 'less'/'greater' say the target
+// sorts before/after this subtree, so a pruned neighbour on the far side does
+// not make an absent label unknown.
+function findLabel(t: HashTree, want: Uint8Array): Found {
   switch (t[0]) {
-    case 2:
-      return compareBytes(t[1], want) === 0 ? t[2] : 'absent';
+    case 2: {
+      const c = compareBytes(want, t[1]);
+      return c === 0 ? t[2] : c < 0 ? 'less' : 'greater';
+    }
     case 1: {
       const l = findLabel(t[1], want);
-      if (l !== 'absent' && l !== 'unknown') return l;
-      const r = findLabel(t[2], want);
-      if (r !== 'absent') return r;
+      if (l === 'greater' || l === 'unknown') {
+        const r = findLabel(t[2], want);
+        if (r === 'less') return l === 'greater' ? 'absent' : 'unknown';
+        return r;
+      }
       return l;
     }
     case 4:
