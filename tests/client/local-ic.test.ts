@@ -3,7 +3,10 @@
 // storage edges, @dfinity/agent signing with a delegation read from (fake)
 // IndexedDB where the auth client keeps it.
 import { createHash, randomBytes } from 'node:crypto';
+import { IDL } from '@dfinity/candid';
+import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idlFactory } from '../../src/declarations/forever/forever.did.js';
 import { createBrowserEngine } from '../../src/lib/upload/browser-engine';
 import type { EngineConfig } from '../../src/lib/upload/engine';
 import { enqueue } from '../../src/lib/upload/enqueue';
@@ -47,6 +50,15 @@ function engineFor(store: QueueStore, f: typeof fetch, config: Partial<EngineCon
   return createBrowserEngine({ config: stack.config, store, hasher: inlineHasher, fetch: f, engineConfig: { ...FAST, ...config } });
 }
 
+const service = idlFactory({ IDL }) as IDL.ServiceClass;
+/** A query straight to the local IC as `principal` (what the canister says, not what the client believes). */
+async function queryAs<T>(principal: string, name: string, args: unknown[]): Promise<T> {
+  const f = service._fields.find(([n]) => n === name)![1];
+  const r = await stack.ic.query(Principal.fromText(stack.canisterId), name, new Uint8Array(IDL.encode(f.argTypes, args)), { caller: Principal.fromText(principal) });
+  if (r.status !== 'replied') throw new Error(r.rejectMessage);
+  return IDL.decode(f.retTypes, r.reply)[0] as T;
+}
+
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 async function edges(f: typeof fetch, memoryId: string) {
@@ -63,7 +75,6 @@ describe('upload engine against the local IC', () => {
     const bytes = randomBytes(2 * MiB + 12_345);
     const item = await enqueue(store, { blob: new Blob([bytes], { type: 'image/jpeg' }), name: 'photo.jpg' });
     const report = await engineFor(store, f).drain();
-    if (process.env.DEBUG_CLIENT) console.log(JSON.stringify({ report, item: { ...(await store.get(item.id)), blob: null } }, null, 1));
     expect(report.recorded).toEqual([item.id]);
     const done = await store.get(item.id);
     expect(done).toMatchObject({ state: 'recorded', owner: principal, sha256: sha(bytes), chunkCount: 3, chunkPuts: 3, blob: null });
@@ -114,12 +125,25 @@ describe('upload engine against the local IC', () => {
     const faulty = faultyFetch(cookieFetch());
     const ok = await enqueue(store, { blob: new Blob([randomBytes(3 * MiB)]), name: 'ok.bin' });
     const engine = engineFor(store, faulty.fetch);
-    // Break the first calls of the run: metadata and the first chunk calls fail, then pass.
+    // Three failures in a row (the first calls of the run), then the fourth attempt passes: retried inside the run.
     faulty.faults.network = 2;
-    faulty.faults.status503 = 2;
+    faulty.faults.status503 = 1;
     const report = await engine.drain();
     expect(report.recorded).toEqual([ok.id]);
     expect(faulty.faults).toEqual({ network: 0, status503: 0 });
+    expect((await store.get(ok.id))?.attempts).toBe(0);
+
+    // More failures than the in-run retries: the item waits with a persisted retry time, then completes.
+    const later = await enqueue(store, { blob: new Blob([randomBytes(MiB + 3)]), name: 'later.bin' });
+    faulty.faults.status503 = 5;
+    const waiting = await engineFor(store, faulty.fetch).drain();
+    expect(waiting.waiting).toEqual([later.id]);
+    expect(await store.get(later.id)).toMatchObject({ state: 'waiting-retry', attempts: 1, lastError: { code: 'Http5xx' } });
+    const due = waiting.nextWakeAt! - Date.now();
+    // The persisted retry time is the wake-up: nothing else to wait for.
+    await new Promise((r) => setTimeout(r, Math.max(0, due)));
+    const finished = await engineFor(store, faulty.fetch).drain();
+    expect(finished.recorded).toEqual([later.id]);
 
     // Permanent: the canister refuses a hash that does not match the bytes (InvalidHash at commit).
     const bad = await enqueue(store, { blob: new Blob([randomBytes(MiB + 1)]), name: 'bad.bin' });
@@ -134,7 +158,7 @@ describe('upload engine against the local IC', () => {
   });
 
   it('stores an identical file once: one asset on the canister', async () => {
-    await signIn();
+    const principal = await signIn();
     const store = await freshStore();
     const f = cookieFetch();
     const bytes = randomBytes(MiB + 7);
@@ -155,9 +179,9 @@ describe('upload engine against the local IC', () => {
     const r3 = await engineFor(store2, puts.fetch).drain();
     expect(r3.recorded).toEqual([orig!.id]);
     expect((await store2.get(orig!.id))?.chunkPuts).toBe(0);
-    // The canister holds one asset for these bytes.
-    const usage = await stack.ic.query(stack.ic.canisterIds()[0], 'get_usage', new Uint8Array());
-    expect(usage.status).toBe('rejected'); // anonymous query: asserted via the signed query below
+    // The canister holds one asset (and one memory) for these bytes.
+    const usage = await queryAs<{ Ok: { assets: bigint; memories: bigint } }>(principal, 'get_usage', []);
+    expect(usage.Ok).toMatchObject({ assets: 1n, memories: 1n });
   });
 
   it('parks items when the delegation expired and resumes them after sign-in', async () => {
