@@ -169,13 +169,14 @@ function serve(name: ForeverMethodName, run: (env: Env, args: any[]) => unknown,
 }
 
 export default class {
-  @init([])
+  // No init argument; `manual` so an empty argument (no Candid header) installs too.
+  @init([], manual)
   init(): void {
     svc();
     startTimers();
   }
 
-  @postUpgrade([])
+  @postUpgrade([], manual)
   postUpgrade(): void {
     svc();
     startTimers();
