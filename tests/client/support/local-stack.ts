@@ -34,7 +34,13 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-export async function startLocalStack(opts: { onTiming?: (phase: TimingPhase, ms: number) => void } = {}): Promise<LocalStack> {
+export async function startLocalStack(
+  opts: {
+    onTiming?: (phase: TimingPhase, ms: number) => void;
+    /** Adds routes after the IC interface and the API (the browser suites serve the app). */
+    mount?: (root: Hono, config: ClientConfig) => void;
+  } = {},
+): Promise<LocalStack> {
   const dir = mkdtempSync(join(tmpdir(), 'forever-client-'));
   const ic = await LocalIC.create();
   // The server asks `verify_presence` as a controller (the canister answers
@@ -68,10 +74,12 @@ export async function startLocalStack(opts: { onTiming?: (phase: TimingPhase, ms
     presenceVerifier: controllerPresenceVerifier(ic, canister, admin),
   });
   root.route('/', createServerApp(deps));
+  const config: ClientConfig = { canisterId: canister.toText(), icHost: origin, identityProvider: `${origin}/ii/`, fetchRootKey: true, apiBase: origin };
+  opts.mount?.(root, { ...config, apiBase: '' });
   return {
     origin,
     canisterId: canister.toText(),
-    config: { canisterId: canister.toText(), icHost: origin, identityProvider: `${origin}/ii/`, fetchRootKey: true, apiBase: origin },
+    config,
     ic,
     icRequests,
     async close() {
