@@ -28,6 +28,8 @@ export interface LocalICOptions {
   log?: (canisterId: string, line: string) => void;
   /** Instruction metering (default true). Off only to measure its overhead. */
   metering?: boolean;
+  /** Lower per-message instruction limits (tests); default the IC's. */
+  instructionLimits?: Partial<Record<keyof typeof INSTRUCTION_LIMITS, bigint>>;
 }
 
 /** The IC's per-message instruction limits. */
@@ -86,6 +88,7 @@ export class LocalIC {
   private readonly manualClock: boolean;
   private readonly logLine: (canisterId: string, line: string) => void;
   private readonly metering: boolean;
+  private readonly limits: Record<keyof typeof INSTRUCTION_LIMITS, bigint>;
   private readonly store: Persistence | undefined;
   private nextContextId = 1;
   private timerHandle: NodeJS.Timeout | undefined;
@@ -96,6 +99,7 @@ export class LocalIC {
     this.now = opts.startTime ?? BigInt(Date.now()) * 1_000_000n;
     this.logLine = opts.log ?? ((id, line) => console.log(`[canister ${id}] ${line}`));
     this.metering = opts.metering ?? true;
+    this.limits = { ...INSTRUCTION_LIMITS, ...opts.instructionLimits };
     this.store = opts.dataDir ? new Persistence(opts.dataDir) : undefined;
   }
 
@@ -304,13 +308,13 @@ export class LocalIC {
         arg,
         caller: sender,
         time: this.now,
-        limit: INSTRUCTION_LIMITS.install - used,
+        limit: this.limits.install - used,
       });
       const res = c.execute(msg, entry, 'external');
       used += res.instructions;
       if (res.error) {
         this.lastInstallInstructions = used;
-        return res.error.errorCode === 'IC0522' ? rejects.instructionLimit(c.idText, INSTRUCTION_LIMITS.install) : res.error;
+        return res.error.errorCode === 'IC0522' ? rejects.instructionLimit(c.idText, this.limits.install) : res.error;
       }
       c.applyStaged(msg);
     }
@@ -353,7 +357,7 @@ export class LocalIC {
           arg,
           caller,
           time: this.now,
-          limit: INSTRUCTION_LIMITS.query,
+          limit: this.limits.query,
         });
         const res = c.execute(inspect, 'canister_inspect_message', 'discard');
         if (res.error) return toCallResult({ kind: 'reject', reject: res.error }, res.instructions);
@@ -413,7 +417,7 @@ export class LocalIC {
         arg,
         caller: (opts.caller ?? Principal.anonymous()).toUint8Array(),
         time: this.now,
-        limit: INSTRUCTION_LIMITS.query,
+        limit: this.limits.query,
         certificate: opts.certificate,
       });
       const res = c.execute(msg, entry, 'discard');
@@ -437,7 +441,7 @@ export class LocalIC {
       arg,
       caller: cc.caller,
       time: this.now,
-      limit: INSTRUCTION_LIMITS.update,
+      limit: this.limits.update,
     });
     const res = c.execute(msg, entry, kind === 'replicated_query' ? 'discard' : 'commit');
     this.afterExecution(c, cc, res);
@@ -530,7 +534,7 @@ export class LocalIC {
       arg: outcome.kind === 'reply' ? outcome.data : new Uint8Array(0),
       caller: cc.caller,
       time: this.now,
-      limit: INSTRUCTION_LIMITS.update,
+      limit: this.limits.update,
       rejectCode: outcome.kind === 'reject' ? outcome.reject.rejectCode : 0,
       rejectMessage: outcome.kind === 'reject' ? outcome.reject.rejectMessage : '',
       canRespond: !cc.responded,
@@ -544,7 +548,7 @@ export class LocalIC {
         arg: new Uint8Array(0),
         caller: cc.caller,
         time: this.now,
-        limit: INSTRUCTION_LIMITS.update,
+        limit: this.limits.update,
       });
       const cres = to.execute(cleanup, cb.cleanup, 'commit');
       cc.instructions += cres.instructions;
@@ -611,7 +615,7 @@ export class LocalIC {
           arg: new Uint8Array(0),
           caller: c.idBytes,
           time: this.now,
-          limit: INSTRUCTION_LIMITS.update,
+          limit: this.limits.update,
         });
         const res = c.execute(msg, 'canister_global_timer', 'commit');
         this.afterExecution(c, cc, res);

@@ -2,8 +2,8 @@
 // API, instrument it (cached on disk by module hash, so a restart does not
 // redo the work) and compile it.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { instrumentModule, type InstrumentResult } from '../wasm/instrument.js';
 import { LocalICError } from './errors.js';
 import { IMPLEMENTED_IC0 } from './system-api.js';
@@ -15,12 +15,14 @@ export interface LoadedModule {
   raw: Uint8Array;
   compiled: WebAssembly.Module;
   info: Omit<InstrumentResult, 'wasm'>;
+  /** The instrumented module's bytes. */
+  instrumented: Uint8Array;
   exports: Set<string>;
   metering: boolean;
 }
 
 /** Bumped whenever the instrumentation changes, so stale cache entries are ignored. */
-const INSTRUMENTATION_VERSION = 2;
+const INSTRUMENTATION_VERSION = 3;
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest());
@@ -41,6 +43,20 @@ export function checkImports(compiled: WebAssembly.Module): void {
   }
 }
 
+function cacheFile(dir: string, hashHex: string, metering: boolean): string {
+  return join(dir, `${hashHex}.v${INSTRUMENTATION_VERSION}${metering ? '' : '.nometer'}.wasm`);
+}
+
+/** Stores an instrumented module; write-then-rename so a reader never sees half a file. */
+function writeCache(file: string, wasm: Uint8Array, info: Omit<InstrumentResult, 'wasm'>): void {
+  if (existsSync(file) && existsSync(`${file}.json`)) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.json.tmp`, JSON.stringify(info));
+  renameSync(`${file}.json.tmp`, `${file}.json`);
+  writeFileSync(`${file}.tmp`, wasm);
+  renameSync(`${file}.tmp`, file);
+}
+
 /** WebAssembly wants bytes backed by a plain ArrayBuffer. */
 function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
@@ -53,7 +69,10 @@ export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?
   const hashHex = Buffer.from(hash).toString('hex');
   const key = `${hashHex}:${opts.metering}`;
   const cached = memoryCache.get(key);
-  if (cached) return cached;
+  if (cached) {
+    if (opts.cacheDir) writeCache(cacheFile(opts.cacheDir, hashHex, opts.metering), cached.instrumented, cached.info);
+    return cached;
+  }
 
   let original: WebAssembly.Module;
   try {
@@ -63,9 +82,7 @@ export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?
   }
   checkImports(original);
 
-  const file = opts.cacheDir
-    ? join(opts.cacheDir, `${hashHex}.v${INSTRUMENTATION_VERSION}${opts.metering ? '' : '.nometer'}.wasm`)
-    : undefined;
+  const file = opts.cacheDir ? cacheFile(opts.cacheDir, hashHex, opts.metering) : undefined;
   let instrumented: { wasm: Uint8Array; info: Omit<InstrumentResult, 'wasm'> } | undefined;
   if (file) {
     try {
@@ -85,14 +102,7 @@ export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?
     }
     const { wasm, ...info } = result;
     instrumented = { wasm, info };
-    if (file && opts.cacheDir) {
-      // Write-then-rename: a reader never sees half a file.
-      mkdirSync(opts.cacheDir, { recursive: true });
-      writeFileSync(`${file}.json.tmp`, JSON.stringify(info));
-      renameSync(`${file}.json.tmp`, `${file}.json`);
-      writeFileSync(`${file}.tmp`, wasm);
-      renameSync(`${file}.tmp`, file);
-    }
+    if (file) writeCache(file, wasm, info);
   }
   const compiled = new WebAssembly.Module(bufferSource(instrumented.wasm));
   const loaded: LoadedModule = {
@@ -101,6 +111,7 @@ export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?
     raw,
     compiled,
     info: instrumented.info,
+    instrumented: instrumented.wasm,
     exports: new Set(WebAssembly.Module.exports(compiled).map((e) => e.name)),
     metering: opts.metering,
   };
