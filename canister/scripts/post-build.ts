@@ -61,7 +61,14 @@ function ts(t: IDL.Type, named: Named, top = false): string {
   const name = named.get(t);
   if (name && !top) return name;
   if (isBlob(t)) return 'Uint8Array | number[]';
-  if (t instanceof IDL.VecClass) return `Array<${ts(inner(t), named)}>`;
+  if (t instanceof IDL.VecClass) {
+    // @dfinity/candid decodes vectors of fixed-width numbers to typed arrays (as dfx's types say).
+    const el = inner(t);
+    if (el instanceof IDL.FixedNatClass && el._bits === 16) return 'Uint16Array | number[]';
+    if (el instanceof IDL.FixedNatClass && el._bits === 32) return 'Uint32Array | number[]';
+    if (el instanceof IDL.FixedNatClass && el._bits === 64) return 'BigUint64Array | bigint[]';
+    return `Array<${ts(el, named)}>`;
+  }
   if (t instanceof IDL.OptClass) return `[] | [${ts(inner(t), named)}]`;
   if (t instanceof IDL.VariantClass) return fields(t).map(([l, ft]) => `{ '${l}' : ${ts(ft, named)} }`).join(' |\n  ');
   if (t instanceof IDL.RecordClass) return `{\n${fields(t).map(([l, ft]) => `  '${l}' : ${ts(ft, named)},`).join('\n')}\n}`;

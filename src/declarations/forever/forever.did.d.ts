@@ -70,7 +70,7 @@ export interface PresencePage {
 }
 export interface UploadSession {
   'session_id' : string,
-  'received_chunks' : Array<number>,
+  'received_chunks' : Uint32Array | number[],
   'created_at' : bigint,
   'memory_id' : string,
   'total_size' : bigint,
