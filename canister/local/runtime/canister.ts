@@ -72,6 +72,11 @@ export class Canister {
   certifiedData: Uint8Array = new Uint8Array(0);
   globalTimer = 0n;
   version = 0n;
+  /**
+   * Off only to measure what rollback costs (bench): messages then keep their
+   * writes even when they trap, and queries are not undone.
+   */
+  rollbackEnabled = true;
   /** The argument of the last install/upgrade, passed again when a restart re-runs post_upgrade. */
   lastInstallArg: Uint8Array = new Uint8Array(0);
 
@@ -266,7 +271,8 @@ export class Canister {
     }
     this.current = message;
     this.counter.value = message.limit;
-    if (mode !== 'external') this.stable.begin();
+    const tracked = mode !== 'external' && this.rollbackEnabled;
+    if (tracked) this.stable.begin();
     let error: Reject | undefined;
     try {
       fn(...args);
@@ -292,10 +298,12 @@ export class Canister {
       result.outgoing = message.outgoing;
     }
     if (error === undefined && mode === 'commit') {
-      this.commitHeap();
-      const { blocks, sizeChanged } = this.stable.commit();
-      result.stableBlocks = blocks;
-      result.stableSizeChanged = sizeChanged;
+      if (tracked) {
+        this.commitHeap();
+        const { blocks, sizeChanged } = this.stable.commit();
+        result.stableBlocks = blocks;
+        result.stableSizeChanged = sizeChanged;
+      }
       if (message.globalTimer !== undefined) {
         this.globalTimer = message.globalTimer;
         result.metaChanged = true;
@@ -304,7 +312,7 @@ export class Canister {
         this.certifiedData = message.certifiedData;
         result.metaChanged = true;
       }
-    } else if (mode !== 'external') {
+    } else if (tracked) {
       this.rollbackHeap();
       this.stable.rollback();
     }

@@ -28,6 +28,8 @@ export interface LocalICOptions {
   log?: (canisterId: string, line: string) => void;
   /** Instruction metering (default true). Off only to measure its overhead. */
   metering?: boolean;
+  /** Heap snapshot and stable undo log (default true). Off only to measure their overhead. */
+  rollback?: boolean;
   /** Lower per-message instruction limits (tests); default the IC's. */
   instructionLimits?: Partial<Record<keyof typeof INSTRUCTION_LIMITS, bigint>>;
 }
@@ -89,6 +91,7 @@ export class LocalIC {
   private readonly logLine: (canisterId: string, line: string) => void;
   private readonly metering: boolean;
   private readonly limits: Record<keyof typeof INSTRUCTION_LIMITS, bigint>;
+  private readonly rollback: boolean;
   private readonly store: Persistence | undefined;
   private nextContextId = 1;
   private timerHandle: NodeJS.Timeout | undefined;
@@ -100,6 +103,7 @@ export class LocalIC {
     this.logLine = opts.log ?? ((id, line) => console.log(`[canister ${id}] ${line}`));
     this.metering = opts.metering ?? true;
     this.limits = { ...INSTRUCTION_LIMITS, ...opts.instructionLimits };
+    this.rollback = opts.rollback ?? true;
     this.store = opts.dataDir ? new Persistence(opts.dataDir) : undefined;
   }
 
@@ -140,6 +144,7 @@ export class LocalIC {
 
   private newCanister(id: Principal, controllers: Principal[]): Canister {
     const c = new Canister(id, controllers, { log: (canister, line) => this.logLine(canister.idText, line) });
+    c.rollbackEnabled = this.rollback;
     this.canisters.set(c.idText, c);
     return c;
   }

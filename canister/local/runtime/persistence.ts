@@ -284,7 +284,7 @@ export class Persistence {
       await files.wal.datasync();
       // The record is durable: now bring the image up to date (synced at the next checkpoint).
       if (p.reset) await files.img.truncate(0);
-      for (const [index, data] of blocks) await files.img.write(data, 0, BLOCK, index * BLOCK);
+      for (const [first, data] of coalesce(blocks)) await files.img.write(data, 0, data.length, first * BLOCK);
       if (files.walSize > CHECKPOINT_BYTES) await this.checkpoint(c, files);
     }
   }
@@ -322,6 +322,19 @@ export class Persistence {
     }
     this.files.clear();
   }
+}
+
+/** Joins runs of consecutive blocks into single writes. */
+function coalesce(blocks: [number, Uint8Array][]): [number, Uint8Array][] {
+  const out: [number, Uint8Array][] = [];
+  let i = 0;
+  while (i < blocks.length) {
+    let j = i + 1;
+    while (j < blocks.length && blocks[j][0] === blocks[j - 1][0] + 1) j++;
+    out.push([blocks[i][0], j - i === 1 ? blocks[i][1] : Buffer.concat(blocks.slice(i, j).map((b) => b[1]))]);
+    i = j;
+  }
+  return out;
 }
 
 function writeSyncAt(fd: number, data: Uint8Array, position: number): void {

@@ -1,0 +1,128 @@
+// `npm run bench local-ic`: what the local IC runtime adds to each message.
+// The same messages run on the runtime fixture canister with the runtime's
+// own machinery switched off and on: rollback (heap snapshot diff + stable
+// undo log), instruction metering, both, and both plus durable persistence
+// (WAL + fdatasync). Figures are medians in ms and ratios to the baseline
+// (neither rollback nor metering, in memory) measured in the same run.
+// Also: the instructions of a trivial update next to azle's published figure.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IDL } from '@dfinity/candid';
+import type { Principal } from '@dfinity/principal';
+import { LocalIC, type CallResult, type LocalICOptions } from '../canister/local/index.js';
+import { buildCanister } from '../canister/scripts/build.js';
+
+/** azle 0.32's benchmark of hello_world `setMessage` on a real replica. */
+const AZLE_SET_MESSAGE = 1_404_869n;
+
+interface Config {
+  name: string;
+  opts: LocalICOptions;
+  disk?: boolean;
+}
+
+const CONFIGS: Config[] = [
+  { name: 'baseline (no rollback, no metering)', opts: { rollback: false, metering: false } },
+  { name: '+ rollback', opts: { rollback: true, metering: false } },
+  { name: '+ metering', opts: { rollback: false, metering: true } },
+  { name: 'rollback + metering', opts: { rollback: true, metering: true } },
+  { name: 'rollback + metering + disk', opts: { rollback: true, metering: true }, disk: true },
+];
+
+interface Message {
+  name: string;
+  kind: 'update' | 'query';
+  method: string;
+  arg: (i: number) => Uint8Array;
+  runs: number;
+}
+
+const enc = (types: IDL.Type[], values: unknown[]): Uint8Array => new Uint8Array(IDL.encode(types, values));
+const MiB = new Uint8Array(1024 * 1024).map((_, i) => (i * 31) & 0xff);
+
+const MESSAGES: Message[] = [
+  { name: 'setMessage (trivial update)', kind: 'update', method: 'setMessage', arg: (i) => enc([IDL.Text], [`m${i}`]), runs: 30 },
+  { name: 'getMessage (trivial query)', kind: 'query', method: 'getMessage', arg: () => enc([], []), runs: 30 },
+  { name: 'work(200k) (compute, 0.7 B instr.)', kind: 'update', method: 'work', arg: () => enc([IDL.Nat32], [200_000]), runs: 3 },
+  {
+    name: 'putBlob 1 MiB (stable write)',
+    kind: 'update',
+    method: 'putBlob',
+    arg: (i) => enc([IDL.Text, IDL.Vec(IDL.Nat8)], [`b${i}`, MiB]),
+    runs: 5,
+  },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+interface Running {
+  config: Config;
+  ic: LocalIC;
+  id: Principal;
+  dir: string | undefined;
+  times: number[][];
+  setMessage: bigint;
+}
+
+async function start(config: Config, wasm: Uint8Array): Promise<Running> {
+  const dir = config.disk ? mkdtempSync(join(tmpdir(), 'local-ic-bench-')) : undefined;
+  const ic = await LocalIC.create({ ...config.opts, dataDir: dir, clock: 'manual', log: () => undefined });
+  const id = await ic.createCanister();
+  await ic.installCode(id, wasm, { mode: 'install', arg: enc([IDL.Text], ['bench']) });
+  return { config, ic, id, dir, times: MESSAGES.map(() => []), setMessage: 0n };
+}
+
+function call(r: Running, m: Message, i: number): Promise<CallResult> {
+  return m.kind === 'update' ? r.ic.update(r.id, m.method, m.arg(i)) : r.ic.query(r.id, m.method, m.arg(i));
+}
+
+export default async function bench(): Promise<void> {
+  const wasm = new Uint8Array(readFileSync(buildCanister('runtime_fixture')));
+  const running: Running[] = [];
+  for (const config of CONFIGS) running.push(await start(config, wasm));
+  try {
+    // Configurations take turns message by message, so load on the machine
+    // and JIT warm-up affect them alike.
+    for (const [k, m] of MESSAGES.entries()) {
+      for (const r of running) await call(r, m, -1); // warm up
+      for (let i = 0; i < m.runs; i++) {
+        for (const r of running) {
+          const t = performance.now();
+          const res = await call(r, m, i);
+          r.times[k].push(performance.now() - t);
+          if (res.status !== 'replied') throw new Error(`${m.method}: ${res.rejectMessage}`);
+          if (m.method === 'setMessage') r.setMessage = res.instructions;
+        }
+      }
+    }
+  } finally {
+    for (const r of running) {
+      await r.ic.close();
+      if (r.dir) rmSync(r.dir, { recursive: true, force: true });
+    }
+  }
+  const results = running.map((r) => ({ config: r.config, ms: r.times.map(median), setMessage: r.setMessage }));
+  const base = results[0].ms;
+  const lines = [
+    'Local IC overhead per message (median ms; ratio = row / baseline in the same run).',
+    '',
+    `| configuration | ${MESSAGES.map((m) => m.name).join(' | ')} |`,
+    `| --- | ${MESSAGES.map(() => '---').join(' | ')} |`,
+  ];
+  for (const r of results) {
+    const cells = r.ms.map((ms, i) => `${ms.toFixed(2)} ms (${(ms / base[i]).toFixed(2)}x)`);
+    lines.push(`| ${r.config.name} | ${cells.join(' | ')} |`);
+  }
+  const metered = results.find((r) => r.config.opts.metering && !r.config.disk)!;
+  lines.push(
+    '',
+    `Instructions of a trivial update (setMessage, metered): ${metered.setMessage.toLocaleString('en')} ` +
+      `(azle's published figure on a replica: ${AZLE_SET_MESSAGE.toLocaleString('en')}, ratio ` +
+      `${(Number(metered.setMessage) / Number(AZLE_SET_MESSAGE)).toFixed(2)}).`,
+  );
+  console.log(lines.join('\n'));
+}
