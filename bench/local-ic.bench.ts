@@ -44,7 +44,7 @@ const MiB = new Uint8Array(1024 * 1024).map((_, i) => (i * 31) & 0xff);
 const MESSAGES: Message[] = [
   { name: 'setMessage (trivial update)', kind: 'update', method: 'setMessage', arg: (i) => enc([IDL.Text], [`m${i}`]), runs: 30 },
   { name: 'getMessage (trivial query)', kind: 'query', method: 'getMessage', arg: () => enc([], []), runs: 30 },
-  { name: 'work(200k) (compute, 0.7 B instr.)', kind: 'update', method: 'work', arg: () => enc([IDL.Nat32], [200_000]), runs: 3 },
+  { name: 'work(200k) (compute)', kind: 'update', method: 'work', arg: () => enc([IDL.Nat32], [200_000]), runs: 3 },
   {
     name: 'putBlob 1 MiB (stable write)',
     kind: 'update',
@@ -66,6 +66,7 @@ interface Running {
   dir: string | undefined;
   times: number[][];
   setMessage: bigint;
+  work: bigint;
 }
 
 async function start(config: Config, wasm: Uint8Array): Promise<Running> {
@@ -73,7 +74,7 @@ async function start(config: Config, wasm: Uint8Array): Promise<Running> {
   const ic = await LocalIC.create({ ...config.opts, dataDir: dir, clock: 'manual', log: () => undefined });
   const id = await ic.createCanister();
   await ic.installCode(id, wasm, { mode: 'install', arg: enc([IDL.Text], ['bench']) });
-  return { config, ic, id, dir, times: MESSAGES.map(() => []), setMessage: 0n };
+  return { config, ic, id, dir, times: MESSAGES.map(() => []), setMessage: 0n, work: 0n };
 }
 
 function call(r: Running, m: Message, i: number): Promise<CallResult> {
@@ -96,6 +97,7 @@ export default async function bench(): Promise<void> {
           r.times[k].push(performance.now() - t);
           if (res.status !== 'replied') throw new Error(`${m.method}: ${res.rejectMessage}`);
           if (m.method === 'setMessage') r.setMessage = res.instructions;
+          if (m.method === 'work') r.work = res.instructions;
         }
       }
     }
@@ -105,7 +107,7 @@ export default async function bench(): Promise<void> {
       if (r.dir) rmSync(r.dir, { recursive: true, force: true });
     }
   }
-  const results = running.map((r) => ({ config: r.config, ms: r.times.map(median), setMessage: r.setMessage }));
+  const results = running.map((r) => ({ config: r.config, ms: r.times.map(median), setMessage: r.setMessage, work: r.work }));
   const base = results[0].ms;
   const lines = [
     'Local IC overhead per message (median ms; ratio = row / baseline in the same run).',
@@ -123,6 +125,13 @@ export default async function bench(): Promise<void> {
     `Instructions of a trivial update (setMessage, metered): ${metered.setMessage.toLocaleString('en')} ` +
       `(azle's published figure on a replica: ${AZLE_SET_MESSAGE.toLocaleString('en')}, ratio ` +
       `${(Number(metered.setMessage) / Number(AZLE_SET_MESSAGE)).toFixed(2)}).`,
+  );
+  const workIndex = MESSAGES.findIndex((m) => m.method === 'work');
+  const rate = Number(metered.work) / (metered.ms[workIndex] / 1000);
+  lines.push(
+    `work(200k) executes ${metered.work.toLocaleString('en')} instructions: ` +
+      `${(rate / 1e9).toFixed(1)} billion IC instructions per second of wall time, metered ` +
+      `(a 40 billion instruction update takes about ${(40e9 / rate).toFixed(1)} s).`,
   );
   console.log(lines.join('\n'));
 }

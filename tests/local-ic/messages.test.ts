@@ -210,6 +210,12 @@ describe('several canisters', () => {
       expect(decode(optText, await ic.query(b, 'stableGet', textArg('k')))).toEqual([]);
       expect(decode(IDL.Text, await ic.query(a, 'getMessage', noArgs))).toBe('Hello world!');
       expect(decode(IDL.Text, await ic.query(b, 'getInitArg', noArgs))).toBe('B');
+      // Inter-canister calls: A awaits B's reply, and B's explicit reject reaches A as code 4.
+      expect(decode(IDL.Text, await ic.update(a, 'askOther', enc([IDL.Principal], [b])))).toBe('in B');
+      expect(decode(IDL.Text, await ic.query(a, 'getHeap', noArgs))).toBe('asked: in B');
+      expect(decode(IDL.Text, await ic.update(a, 'askOtherToReject', enc([IDL.Principal], [b])))).toBe(
+        'call rejected: 4 - go away',
+      );
       await ic.update(b, 'log', textArg('printed by B'));
       // azle's console.log prints its arguments JSON-encoded.
       expect(lines).toContainEqual([b.toText(), '"printed by B"']);
