@@ -584,6 +584,7 @@ export class LocalIC {
     return this.serial(async () => {
       if (ns < this.now) throw new LocalICError('time cannot move backwards', 'InvalidArgument');
       this.now = ns;
+      this.runHeartbeats();
       this.fireDueTimers();
       await this.store?.flush();
       this.scheduleTimers();
@@ -596,10 +597,29 @@ export class LocalIC {
     }
     return this.serial(async () => {
       this.now += BigInt(Math.round(ms * 1_000_000));
+      this.runHeartbeats();
       this.fireDueTimers();
       await this.store?.flush();
       this.scheduleTimers();
     });
+  }
+
+  /** One execution round of `canister_heartbeat` for every canister that exports it. */
+  private runHeartbeats(): void {
+    for (const c of this.canisters.values()) {
+      if (!c.exports('canister_heartbeat')) continue;
+      const cc = this.newContext({ kind: 'system' }, c.idBytes, 'canister_heartbeat');
+      const msg = newMessage({
+        kind: 'heartbeat',
+        method: 'canister_heartbeat',
+        arg: new Uint8Array(0),
+        caller: c.idBytes,
+        time: this.now,
+        limit: this.limits.update,
+      });
+      this.afterExecution(c, cc, c.execute(msg, 'canister_heartbeat', 'commit'));
+      this.drain();
+    }
   }
 
   /** Runs `canister_global_timer` of every canister whose deadline has passed, round after round. */
@@ -635,10 +655,14 @@ export class LocalIC {
     if (this.timerHandle) clearTimeout(this.timerHandle);
     this.timerHandle = undefined;
     let earliest: bigint | undefined;
+    const nowWall = BigInt(Date.now()) * 1_000_000n;
     for (const c of this.canisters.values()) {
       if (c.hasModule && c.globalTimer !== 0n && (earliest === undefined || c.globalTimer < earliest)) {
         earliest = c.globalTimer;
       }
+      // Heartbeats run about once a second, as rounds do on the IC.
+      const beat = nowWall + 1_000_000_000n;
+      if (c.exports('canister_heartbeat') && (earliest === undefined || beat < earliest)) earliest = beat;
     }
     if (earliest === undefined) return;
     const delayMs = Number((earliest - BigInt(Date.now()) * 1_000_000n) / 1_000_000n);
@@ -647,6 +671,7 @@ export class LocalIC {
         this.timerHandle = undefined;
         void this.serial(async () => {
           this.tick();
+          this.runHeartbeats();
           this.fireDueTimers();
           await this.store?.flush();
           this.scheduleTimers();
@@ -696,14 +721,14 @@ export class LocalIC {
     this.scheduleTimers();
   }
 
+  /** Refuses new work, waits for the running task, makes everything durable and closes the files. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.serial(async () => {
-      await this.store?.flush();
-      await this.store?.close();
-    });
     this.closed = true;
     if (this.timerHandle) clearTimeout(this.timerHandle);
     this.timerHandle = undefined;
+    await this.chain;
+    await this.store?.flush();
+    await this.store?.close();
   }
 }
