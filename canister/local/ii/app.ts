@@ -1,5 +1,5 @@
-// The development identity provider as a Hono app, mounted at `/ii` of the
-// local IC's origin: `GET /ii/` is the page auth-client opens
+// The development identity provider as a Hono app with absolute paths under
+// `/ii` (mount with `app.route('/', iiApp)`): `GET /ii/` is the page auth-client opens
 // (`identityProvider: <origin>/ii/`), `/ii/api/*` is what the page calls.
 // The API answers only the page itself (same origin): another site cannot
 // ask it for delegations.
@@ -49,14 +49,15 @@ export function createDevIdentityProviderApp(opts: DevIdentityProviderOptions): 
   const nowNs = opts.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
   const app = new Hono();
 
-  app.get('/', (c) => {
+  app.get(II_PATH, (c) => c.redirect(`${II_PATH}/`, 301));
+  app.get(`${II_PATH}/`, (c) => {
     c.header('cache-control', 'no-store');
     // Nobody may frame the page (clickjacking a confirmation).
     c.header('content-security-policy', "frame-ancestors 'none'");
     return c.html(devIdentityProviderPage());
   });
 
-  app.get('/api/identities', async (c) => {
+  app.get(`${II_PATH}/api/identities`, async (c) => {
     const origin = c.req.query('origin');
     let keyOrigin: string | undefined;
     if (origin) {
@@ -75,7 +76,7 @@ export function createDevIdentityProviderApp(opts: DevIdentityProviderOptions): 
     });
   });
 
-  app.post('/api/identities', async (c) => {
+  app.post(`${II_PATH}/api/identities`, async (c) => {
     if (!sameOrigin(c)) return fail(c, 403, 'FORBIDDEN', 'only the identity provider page may create identities');
     const body = CreateRequest.safeParse(await c.req.json().catch(() => null));
     if (!body.success) return fail(c, 400, 'BAD_REQUEST', 'expected {"name": string}');
@@ -88,7 +89,7 @@ export function createDevIdentityProviderApp(opts: DevIdentityProviderOptions): 
     }
   });
 
-  app.post('/api/delegation', async (c) => {
+  app.post(`${II_PATH}/api/delegation`, async (c) => {
     if (!sameOrigin(c)) return fail(c, 403, 'FORBIDDEN', 'only the identity provider page may ask for delegations');
     const parsed = DelegationRequest.safeParse(await c.req.json().catch(() => null));
     if (!parsed.success) return fail(c, 400, 'BAD_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
