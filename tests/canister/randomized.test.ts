@@ -8,7 +8,7 @@ import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { UploadSession } from '../../src/declarations/forever/forever.did';
 import { type ForeverActor, foreverFuncs, ok } from './support/actor';
-import { chunksOf, type Forever, metadata, newId, principal, sha256, startForever } from './support/forever';
+import { chunksOf, type Forever, metadata, principal, sha256, startForever } from './support/forever';
 
 const SEED = Number(process.env.FOREVER_FUZZ_SEED ?? 20240611);
 const CALLS = 1200;
@@ -42,6 +42,13 @@ function rng(seed: number) {
     pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
     chance: (p: number) => next() < p,
     bytes: (n: number) => Uint8Array.from({ length: n }, () => Math.floor(next() * 256)),
+    /** A canonical UUID v4 from the seed, so a walk replays exactly. */
+    uuid: (): string => {
+      const h = Array.from({ length: 16 }, () => Math.floor(next() * 256).toString(16).padStart(2, '0'));
+      h[6] = `4${h[6][1]}`;
+      h[8] = `${'89ab'[Math.floor(next() * 4)]}${h[8][1]}`;
+      return `${h.slice(0, 4).join('')}-${h.slice(4, 6).join('')}-${h.slice(6, 8).join('')}-${h.slice(8, 10).join('')}-${h.slice(10).join('')}`;
+    },
   };
 }
 
@@ -62,7 +69,7 @@ it(`keeps its invariants under ${CALLS} random calls (seed ${SEED})`, async () =
   const memories: Array<{ owner: number; id: string }> = [];
   const uploads: Upload[] = [];
   const committed = new Map<string, { owner: number; data: Uint8Array }>();
-  const badIds = ['', 'x', '0190A0B0-0000-7000-8000-000000000001', '0190a0b0-0000-7000-8000-00000000000g', newId() + ' ', 'a'.repeat(10_000)];
+  const badIds = ['', 'x', '0190A0B0-0000-7000-8000-000000000001', '0190a0b0-0000-7000-8000-00000000000g', r.uuid() + ' ', 'a'.repeat(10_000)];
   let calls = 0;
   let upgrades = 0;
 
@@ -73,7 +80,7 @@ it(`keeps its invariants under ${CALLS} random calls (seed ${SEED})`, async () =
   };
   const userOf = (a: ForeverActor): number => users.find((u) => actors.get(u) === a) ?? -1;
   const someone = (): ForeverActor => (r.chance(0.05) ? anonymous : actors.get(r.pick(users))!);
-  const anyId = (): string => (r.chance(0.1) ? r.pick(badIds) : r.chance(0.6) && memories.length ? r.pick(memories).id : newId());
+  const anyId = (): string => (r.chance(0.1) ? r.pick(badIds) : r.chance(0.6) && memories.length ? r.pick(memories).id : r.uuid());
 
   for (; calls < CALLS; calls++) {
     const op = r.int(100);
@@ -84,7 +91,7 @@ it(`keeps its invariants under ${CALLS} random calls (seed ${SEED})`, async () =
       const res = await who.upsert_metadata(id, r.pick(types), metadata(r.chance(0.05) ? 'x'.repeat(600) : `m${calls}`), `key-${r.int(40)}`);
       if ('Ok' in res && res.Ok.created) memories.push({ owner: userOf(who), id });
     } else if (op < 30) {
-      const mem = memories.length ? r.pick(memories) : { owner: 61, id: newId() };
+      const mem = memories.length ? r.pick(memories) : { owner: 61, id: r.uuid() };
       const actor = r.chance(0.85) && mem.owner > 0 ? actors.get(mem.owner)! : who;
       const owner = userOf(actor);
       const size = r.chance(0.1) ? CHUNK * 12 + 1 : 1 + r.int(CHUNK * 5);
@@ -121,7 +128,7 @@ it(`keeps its invariants under ${CALLS} random calls (seed ${SEED})`, async () =
       await (u && r.chance(0.8) ? actors.get(u.owner)! : who).cancel_upload(u?.session?.session_id ?? anyId());
     } else if (op < 88) {
       const ids = Array.from({ length: r.int(5) }, anyId);
-      await who.store_gallery({ id: r.chance(0.5) ? anyId() : newId(), title: `g${calls}`, description: [], memory_ids: ids });
+      await who.store_gallery({ id: r.chance(0.5) ? anyId() : r.uuid(), title: `g${calls}`, description: [], memory_ids: ids });
     } else if (op < 92) {
       const m = memories.length ? r.pick(memories) : { id: anyId() };
       await who.read_chunk(m.id, r.int(6));
