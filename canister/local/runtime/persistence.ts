@@ -22,6 +22,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   writeFileSync,
   writeSync,
@@ -182,7 +183,7 @@ export class Persistence {
       }
       const loaded = this.load(dir);
       if (!loaded) continue;
-      const { meta, stable } = loaded;
+      const { meta, stable, replayed } = loaded;
       const wasm = meta.moduleHash ? readFileSync(join(this.moduleCacheDir, `${meta.moduleHash}.wasm`)) : undefined;
       canisters.push({
         id,
@@ -198,39 +199,38 @@ export class Persistence {
         const index = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0);
         if (index + 1n > nextIndex) nextIndex = index + 1n;
       }
-      // Checkpoint what was just replayed: a fresh image, then meta, then an empty WAL.
-      this.writeImage(dir, stable);
-      writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta), dir);
-      writeFileSync(join(dir, 'stable.wal'), new Uint8Array(0));
-      syncDir(dir);
+      // Checkpoint what was just replayed: a fresh image, then meta, then an
+      // empty WAL. With nothing replayed the image and meta are already durable.
+      if (replayed > 0) {
+        this.writeImage(dir, stable);
+        writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta), dir);
+        writeFileSync(join(dir, 'stable.wal'), new Uint8Array(0));
+        syncDir(dir);
+      }
     }
     return { nextIndex, canisters };
   }
 
-  private load(dir: string): { meta: Meta; stable: StableMemory } | undefined {
+  private load(dir: string): { meta: Meta; stable: StableMemory; replayed: number } | undefined {
     let meta: Meta | undefined;
     const metaPath = join(dir, 'meta.json');
     if (existsSync(metaPath)) meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
     const stable = new StableMemory();
     const imgPath = join(dir, 'stable.img');
-    if (existsSync(imgPath)) {
-      const img = readFileSync(imgPath);
-      for (let off = 0; off < img.length; off += BLOCK) {
-        const block = img.subarray(off, Math.min(off + BLOCK, img.length));
-        stable.restoreBlock(off / BLOCK, block.length === BLOCK ? block : Buffer.concat([block, Buffer.alloc(BLOCK - block.length)]));
-      }
-    }
+    if (existsSync(imgPath)) readImage(imgPath, stable);
     const walPath = join(dir, 'stable.wal');
+    let replayed = 0;
     if (existsSync(walPath)) {
       for (const record of decodeRecords(readFileSync(walPath))) {
         if (record.reset) stable.clear();
         for (const [index, data] of record.blocks) stable.restoreBlock(index, data);
         meta = record.meta;
+        replayed++;
       }
     }
     if (!meta) return undefined;
     stable.restoreSize(meta.stablePages);
-    return { meta, stable };
+    return { meta, stable, replayed };
   }
 
   private writeImage(dir: string, stable: StableMemory): void {
@@ -321,6 +321,23 @@ export class Persistence {
       await f.img.close();
     }
     this.files.clear();
+  }
+}
+
+/** Reads an image page by page (it may be larger than a Buffer), keeping only pages that hold data. */
+function readImage(path: string, stable: StableMemory): void {
+  const fd = openSync(path, 'r');
+  const page = Buffer.alloc(WASM_PAGE);
+  try {
+    for (let off = 0; ; off += WASM_PAGE) {
+      const n = readSync(fd, page, 0, WASM_PAGE, off);
+      if (n === 0) break;
+      page.fill(0, n);
+      for (let b = 0; b < WASM_PAGE; b += BLOCK) stable.restoreBlock((off + b) / BLOCK, page.subarray(b, b + BLOCK));
+      if (n < WASM_PAGE) break;
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -10,6 +10,12 @@ const BLOCKS_PER_PAGE = WASM_PAGE / BLOCK;
 /** Default cap on stable memory: the IC allows 500 GiB; a development machine far less. */
 export const DEFAULT_MAX_STABLE_PAGES = (64 * 1024 ** 3) / WASM_PAGE;
 
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+function isZero(data: Uint8Array): boolean {
+  return data.length === BLOCK && Buffer.from(data.buffer, data.byteOffset, data.length).equals(ZERO_BLOCK);
+}
+
 export class StableMemoryOutOfBounds extends Error {
   constructor(offset: number, size: number, limit: number) {
     super(`stable memory out of bounds: access at ${offset} of ${size} bytes, size is ${limit}`);
@@ -144,7 +150,7 @@ export class StableMemory {
     const pageIdx = Math.floor(index / BLOCKS_PER_PAGE);
     let page = this.pages[pageIdx];
     if (!page) {
-      if (data.every((b) => b === 0)) return;
+      if (isZero(data)) return;
       page = new Uint8Array(WASM_PAGE);
       this.pages[pageIdx] = page;
     }
