@@ -3,7 +3,7 @@
 // restarted process finds every committed update (also after SIGKILL of a
 // process in the middle of writing), with its module re-run as an upgrade.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +163,36 @@ describe('restart', () => {
       await ic.close();
     }
   }, 120_000);
+
+  it('a canister whose post_upgrade fails at restart keeps module and data and can be upgraded', async () => {
+    const dir = dataDir();
+    const first = await open(dir);
+    const id = await first.createCanister();
+    await first.installCode(id, fixtureWasm(), { mode: 'install', arg: textArg('ok') });
+    await first.update(id, 'stableSet', enc([IDL.Text, IDL.Text], ['precious', 'data']));
+    await first.close();
+    // A restart checkpoints meta.json; make the remembered install argument one post_upgrade cannot decode.
+    await (await open(dir)).close();
+    const metaPath = join(dir, 'canisters', id.toText(), 'meta.json');
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { lastInstallArg: string };
+    meta.lastInstallArg = Buffer.from(enc([IDL.Nat], [1n])).toString('hex');
+    writeFileSync(metaPath, JSON.stringify(meta));
+    // Later WAL records carry their own metadata; drop them as a checkpoint would
+    // (their blocks are already in the image).
+    writeFileSync(join(dir, 'canisters', id.toText(), 'stable.wal'), new Uint8Array(0));
+
+    const ic = await open(dir);
+    try {
+      const r = await ic.query(id, 'getMessage', textArg('x'));
+      expect(r).toMatchObject({ status: 'rejected', rejectCode: 5 });
+      expect(ic.moduleHash(id)).toBeDefined();
+      await ic.installCode(id, fixtureWasm(), { mode: 'upgrade', arg: textArg('fixed') });
+      expect(decode(optText, await ic.query(id, 'stableGet', textArg('precious')))).toEqual(['data']);
+      expect(decode(IDL.Text, await ic.query(id, 'getPostUpgradeArg', enc([], [])))).toBe('fixed');
+    } finally {
+      await ic.close();
+    }
+  });
 
   it('ignores a torn or corrupt record at the end of the write-ahead log', () => {
     const meta = {

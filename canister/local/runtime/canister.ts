@@ -77,6 +77,12 @@ export class Canister {
    * writes even when they trap, and queries are not undone.
    */
   rollbackEnabled = true;
+  /**
+   * Set when re-running post_upgrade at a restart failed: the module stays
+   * installed (so it can be upgraded, without pre_upgrade) but every message
+   * is answered with this error.
+   */
+  broken: Reject | undefined;
   /** The argument of the last install/upgrade, passed again when a restart re-runs post_upgrade. */
   lastInstallArg: Uint8Array = new Uint8Array(0);
 
@@ -204,6 +210,7 @@ export class Canister {
       globalTimer: this.globalTimer,
       version: this.version,
       lastInstallArg: this.lastInstallArg,
+      broken: this.broken,
     };
     return () => {
       Object.assign(this, saved);

@@ -257,14 +257,19 @@ export class LocalIC {
     c.commitHeap();
     c.version += 1n;
     c.lastInstallArg = arg;
+    c.broken = undefined;
     return blocks;
   }
 
   /** upgrade: pre_upgrade on the old instance, fresh heap, start and post_upgrade; stable memory kept. */
   private upgrade(c: Canister, module: LoadedModule, arg: Uint8Array, sender: Uint8Array): number[] {
     const restore = c.saveInstance();
+    const broken = c.broken;
     c.stable.begin();
-    const preError = this.runInstallSteps(c, [['pre_upgrade', 'canister_pre_upgrade', new Uint8Array(0)]], sender);
+    // A canister left broken by a failed restart has no initialized heap to run pre_upgrade on.
+    const preError = broken
+      ? undefined
+      : this.runInstallSteps(c, [['pre_upgrade', 'canister_pre_upgrade', new Uint8Array(0)]], sender);
     if (preError) {
       c.stable.rollback();
       restore();
@@ -292,6 +297,7 @@ export class LocalIC {
     c.commitHeap();
     c.version += 1n;
     c.lastInstallArg = arg;
+    c.broken = undefined;
     return blocks;
   }
 
@@ -343,6 +349,7 @@ export class LocalIC {
       const c = this.canister(canisterId);
       if (!c) return toCallResult({ kind: 'reject', reject: rejects.canisterNotFound(canisterId.toText()) }, 0n);
       if (!c.hasModule) return toCallResult({ kind: 'reject', reject: rejects.noModule(c.idText) }, 0n);
+      if (c.broken) return toCallResult({ kind: 'reject', reject: c.broken }, 0n);
       const caller = (opts.caller ?? Principal.anonymous()).toUint8Array();
 
       let entry = `canister_update ${method}`;
@@ -408,6 +415,7 @@ export class LocalIC {
       const c = this.canister(canisterId);
       if (!c) return toCallResult({ kind: 'reject', reject: rejects.canisterNotFound(canisterId.toText()) }, 0n);
       if (!c.hasModule) return toCallResult({ kind: 'reject', reject: rejects.noModule(c.idText) }, 0n);
+      if (c.broken) return toCallResult({ kind: 'reject', reject: c.broken }, 0n);
       let entry = `canister_query ${method}`;
       if (!c.exports(entry)) {
         // Composite queries run as plain queries here; a call from one traps.
@@ -514,6 +522,7 @@ export class LocalIC {
     const target = this.canisters.get(calleeText);
     if (!target) return reply({ kind: 'reject', reject: rejects.canisterNotFound(calleeText) });
     if (!target.hasModule) return reply({ kind: 'reject', reject: rejects.noModule(calleeText) });
+    if (target.broken) return reply({ kind: 'reject', reject: target.broken });
     let entry = `canister_update ${call.method}`;
     let kind: MessageKind = 'update';
     if (!target.exports(entry)) {
@@ -706,9 +715,10 @@ export class LocalIC {
         Principal.anonymous().toUint8Array(),
       );
       if (error) {
-        // Keep the canister and its data; it answers with this error until reinstalled.
+        // Keep the canister, its module and its data; it answers with this
+        // error until an upgrade (which skips pre_upgrade) or reinstall.
         c.stable.rollback();
-        c.clearInstance();
+        c.broken = error;
         this.logLine(c.idText, `restart: post_upgrade failed: ${error.rejectMessage}`);
         continue;
       }
