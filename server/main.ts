@@ -8,7 +8,7 @@
 //   II_URL: identity provider on a real network (default identity.internetcomputer.org)
 //   FOREVER_SKIP_APP_BUILD=1: serve build/ as it is
 //
-// The app learns where everything is from GET /env.json.
+// The app learns where everything is from GET /api/config (also /env.json).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { identityProviderUrl } from '../canister/local/http/local-ic-http.js';
 import { createServerApp, createServerDeps } from './app.js';
 import { serverConfigFromEnv } from './config.js';
@@ -99,9 +99,10 @@ const deps = await createServerDeps({ ...config, logger, ...adapters });
 const serverApp = createServerApp(deps) as unknown as Hono;
 local?.http.mount(serverApp);
 
-// Where the browser finds the canister, the IC and the identity provider. With the
-// local IC they are this origin (as the page sees it, localhost or 127.0.0.1).
-serverApp.get('/env.json', (c) => {
+// Where the browser finds the canister, the IC and the identity provider
+// (src/lib/upload/client-config.ts reads it). With the local IC they are this
+// origin, as the page sees it (localhost or 127.0.0.1).
+const clientConfig = (c: Context) => {
   const here = new URL(c.req.url).origin;
   c.header('cache-control', 'no-store');
   return c.json({
@@ -109,9 +110,12 @@ serverApp.get('/env.json', (c) => {
     icHost: local ? here : config.icHost,
     identityProvider: local ? identityProviderUrl(here) : (env.II_URL ?? 'https://identity.internetcomputer.org'),
     fetchRootKey: config.fetchRootKey,
+    apiBase: '',
     serverPrincipal: identity.getPrincipal().toText(),
   });
-});
+};
+serverApp.get('/api/config', clientConfig);
+serverApp.get('/env.json', clientConfig);
 
 // The SvelteKit build (adapter-static) with its SPA fallback for client-side routes.
 if (existsSync(path.join(buildDir, 'index.html'))) {

@@ -87,12 +87,14 @@ describe('npm start on a fresh clone', () => {
     const status = await fetch(`${s.url}/api/v2/status`);
     expect(status.status).toBe(200);
     expect(Cbor.decode<{ root_key: Uint8Array }>(new Uint8Array(await status.arrayBuffer())).root_key.length).toBe(133);
-    const env = await (await fetch(`${s.url}/env.json`)).json();
+    const env = await (await fetch(`${s.url}/api/config`)).json();
+    expect(await (await fetch(`${s.url}/env.json`)).json()).toEqual(env);
     expect(env).toMatchObject({
       canisterId: JSON.parse(readFileSync(path.join(dataDir, 'canister_ids.json'), 'utf8')).forever.local,
       icHost: s.url,
       identityProvider: `${s.url}/ii/`,
       fetchRootKey: true,
+      apiBase: '',
     });
     const ii = await fetch(env.identityProvider);
     expect(ii.status).toBe(200);
