@@ -24,8 +24,12 @@ import {
 } from 'azle';
 import { foreverMethods, type ForeverMethodName, type MethodSpec } from './candid';
 import { Fail } from './errors';
+import { installFastText } from './fast-text';
 import { ForeverService, type Env } from './service';
 import { type KV, MAP_IDS, type TableName, type Tables } from './store';
+
+// Before any Candid work: azle has installed its TextEncoder/TextDecoder polyfill by now.
+installFastText();
 
 const M = foreverMethods(IDL);
 const manual = { manual: true } as const;

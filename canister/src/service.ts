@@ -29,7 +29,7 @@ import type {
   UpsertResult,
   Usage,
 } from '../../src/declarations/forever/forever.did';
-import { bytesEqual, toHex, utf8 } from './codec';
+import { bytesEqual, concatBytes, toHex, utf8 } from './codec';
 import { alreadyExists, Fail, internal, invalid, invalidHash, notFound, quotaExceeded, tooManyUploads, unauthorized, uploadExpired } from './errors';
 import {
   type AssetRecord,
@@ -68,6 +68,7 @@ import {
   indexKey,
   type KV,
   memoryKey,
+  ownerKey,
   proofExpiryKey,
   type Tables,
   WORK,
@@ -281,20 +282,24 @@ export class ForeverService {
     };
   }
 
-  private presence(owner: Uint8Array, memoryId: string): MemoryPresence {
-    const id = uuidBytes(memoryId, 'memory id');
-    const key = memoryKey(owner, id);
-    const present = this.t.memories.has(key);
-    const ab = present ? this.t.assets.get(key) : undefined;
-    const a = ab ? decodeAsset(ab) : undefined;
-    return {
-      memory_id: memoryId,
-      owner: present ? [Principal.fromUint8Array(owner)] : [],
-      metadata_present: present,
-      asset_present: a !== undefined,
-      sha256: a ? [a.sha256] : [],
-      size: a ? [a.size] : [],
-    };
+  /** Presence of each id in one owner's namespace; the key prefix and owner principal are built once. */
+  private presenceOf(owner: Uint8Array, memoryIds: string[]): MemoryPresence[] {
+    const prefix = ownerKey(owner);
+    const ownerPrincipal = Principal.fromUint8Array(owner);
+    return memoryIds.map((memoryId) => {
+      const key = concatBytes(prefix, uuidBytes(memoryId, 'memory id'));
+      const present = this.t.memories.has(key);
+      const ab = present ? this.t.assets.get(key) : undefined;
+      const a = ab ? decodeAsset(ab) : undefined;
+      return {
+        memory_id: memoryId,
+        owner: present ? [ownerPrincipal] : [],
+        metadata_present: present,
+        asset_present: a !== undefined,
+        sha256: a ? [a.sha256] : [],
+        size: a ? [a.size] : [],
+      };
+    });
   }
 
   // --------------------------------------------------------------- memories
@@ -362,7 +367,7 @@ export class ForeverService {
   }
 
   get_memory_presence(env: Env, memoryId: string): MemoryPresence {
-    return this.presence(env.caller.toUint8Array(), memoryId);
+    return this.presenceOf(env.caller.toUint8Array(), [memoryId])[0];
   }
 
   get_memory_list_presence(env: Env, ids: string[], cursor: [] | [string], limit: [] | [number]): PresencePage {
@@ -371,8 +376,7 @@ export class ForeverService {
     const p = page(cursor, limit);
     const owner = env.caller.toUint8Array();
     const end = Math.min(ids.length, p.start + p.limit);
-    const items: MemoryPresence[] = [];
-    for (let i = p.start; i < end; i++) items.push(this.presence(owner, ids[i]));
+    const items = this.presenceOf(owner, ids.slice(p.start, end));
     return { items, next_cursor: end < ids.length ? [String(end)] : [] };
   }
 
@@ -383,7 +387,7 @@ export class ForeverService {
     if (ids.length > LIMITS.verifyIds) throw invalid(`at most ${LIMITS.verifyIds} ids per call`);
     for (const id of ids) if (!isUuid(id)) throw invalid(`memory id ${JSON.stringify(id.slice(0, 40))} is not a lowercase canonical UUID`);
     const o = owner.toUint8Array();
-    return ids.map((id) => this.presence(o, id));
+    return this.presenceOf(o, ids);
   }
 
   // ---------------------------------------------------------------- uploads
