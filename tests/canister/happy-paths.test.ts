@@ -2,7 +2,8 @@
 // parallel), exactly the 100 MiB limit, presence, read-back of every chunk,
 // galleries.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ok } from './support/actor';
+import type { MemoryPage } from '../../src/declarations/forever/forever.did';
+import { blob, ok } from './support/actor';
 import { type Forever, metadata, MiB, newId, principal, seededBytes, sha256, startForever, storeFile } from './support/forever';
 
 let f: Forever;
@@ -17,7 +18,7 @@ afterAll(async () => {
 
 async function readBack(memoryId: string, chunkCount: number): Promise<Buffer> {
   const parts: Uint8Array[] = [];
-  for (let i = 0; i < chunkCount; i++) parts.push(ok(await alice().read_chunk(memoryId, i)));
+  for (let i = 0; i < chunkCount; i++) parts.push(blob(ok(await alice().read_chunk(memoryId, i))));
   return Buffer.concat(parts);
 }
 
@@ -83,7 +84,7 @@ describe('presence and galleries', () => {
     const seen: string[] = [];
     let cursor: [] | [string] = [];
     do {
-      const page = ok(await alice().list_memories(cursor, [10]));
+      const page: MemoryPage = ok(await alice().list_memories(cursor, [10]));
       seen.push(...page.items.map((m) => m.id));
       cursor = page.next_cursor;
     } while (cursor.length);

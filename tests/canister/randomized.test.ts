@@ -7,7 +7,7 @@ import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { UploadSession } from '../../src/declarations/forever/forever.did';
-import { type ForeverActor, foreverFuncs, ok } from './support/actor';
+import { blob, type ForeverActor, foreverFuncs, type MethodName, ok } from './support/actor';
 import { chunksOf, type Forever, metadata, principal, sha256, startForever } from './support/forever';
 
 const SEED = Number(process.env.FOREVER_FUZZ_SEED ?? 20240611);
@@ -135,7 +135,7 @@ it(`keeps its invariants under ${CALLS} random calls (seed ${SEED})`, async () =
       await who.get_memory_list_presence(Array.from({ length: r.int(30) }, anyId), r.chance(0.2) ? [String(r.int(40))] : [], r.chance(0.3) ? [r.int(120)] : []);
     } else if (op < 96) {
       // Malformed Candid to a random method: never a trap.
-      const method = r.pick([...foreverFuncs.keys()]);
+      const method = r.pick([...foreverFuncs.keys()]) as MethodName;
       const arg = r.chance(0.5) ? r.bytes(r.int(40)) : new Uint8Array(IDL.encode([IDL.Text, IDL.Nat64], ['junk', 5n]));
       const res = await who.raw(method, arg);
       expect(res.status, `${method} with malformed arguments`).toBe('replied');
@@ -158,7 +158,7 @@ it(`keeps its invariants under ${CALLS} random calls (seed ${SEED})`, async () =
     const memoryId = key.slice(key.indexOf('/') + 1);
     const parts = chunksOf(data, CHUNK).map((_, i) => i);
     const back: Uint8Array[] = [];
-    for (const i of parts) back.push(ok(await actors.get(owner)!.read_chunk(memoryId, i)));
+    for (const i of parts) back.push(blob(ok(await actors.get(owner)!.read_chunk(memoryId, i))));
     expect(Buffer.concat(back).equals(Buffer.from(data)), key).toBe(true);
   }
   // Usage is the sum of what each principal committed.

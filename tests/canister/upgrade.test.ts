@@ -2,7 +2,7 @@
 // running hash lives in stable memory) and commits with the right hash, and
 // every stored memory, gallery and chunk reads back the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { err, ok } from './support/actor';
+import { blob, err, ok } from './support/actor';
 import { chunksOf, type Forever, metadata, MiB, newId, principal, seededBytes, sha256, startForever, storeFile } from './support/forever';
 
 let f: Forever;
@@ -47,7 +47,7 @@ describe('upgrade', () => {
       const asset = m.asset[0]!;
       expect(Buffer.from(asset.sha256 as Uint8Array).equals(Buffer.from(sha256(bytes)))).toBe(true);
       const parts = [];
-      for (let i = 0; i < asset.chunk_count; i++) parts.push(ok(await alice().read_chunk(memoryId, i)));
+      for (let i = 0; i < asset.chunk_count; i++) parts.push(blob(ok(await alice().read_chunk(memoryId, i))));
       expect(Buffer.concat(parts).equals(Buffer.from(bytes))).toBe(true);
     }
     expect(ok(await alice().get_gallery(galleryId)).memory_ids).toEqual(stored.map((x) => x.memoryId));

@@ -74,6 +74,9 @@ export function actorFor(ic: LocalIC, canisterId: Principal, caller: Principal):
   return actor as unknown as ForeverActor;
 }
 
+/** A Candid blob as bytes (the agent's types allow number[] too; decoding gives Uint8Array). */
+export const blob = (b: Uint8Array | number[]): Uint8Array => (b instanceof Uint8Array ? b : Uint8Array.from(b));
+
 type ResultOf<T> = T extends { Ok: infer O } ? O : never;
 type ErrOf<T> = T extends { Err: infer E } ? E : never;
 
