@@ -59,8 +59,9 @@ export class UploadClient {
           client.scheduleWake(report.nextWakeAt);
         },
       );
-      addEventListener('online', () => void client.drain());
     }
+    // Back online: ask again (the service worker also gets its sync then, where there is one).
+    addEventListener('online', () => void client.drain());
     void client.drain();
     return client;
   }
