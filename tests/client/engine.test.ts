@@ -161,6 +161,23 @@ describe('upload engine (canister double)', () => {
     expect((await makeEngine({ store, canister }).drain()).recorded).toEqual([item.id]);
   });
 
+  it('leaves items queued and asks to be woken when the agent cannot even be set up (offline)', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const clock = new ManualClock();
+    const item = await enqueue(store, { blob: randomBlob(10), name: 'x.bin' });
+    const r = await makeEngine({
+      store,
+      canister,
+      clock,
+      sessions: async () => {
+        throw networkDown();
+      },
+    }).drain();
+    expect(r.nextWakeAt).toBeGreaterThan(clock.now());
+    expect(await store.get(item.id)).toMatchObject({ state: 'queued', attempts: 0 });
+  });
+
   it('parks an item when a call is refused for an expired delegation mid-upload', async () => {
     const store = await freshStore();
     const canister = new FakeCanister();

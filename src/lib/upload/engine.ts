@@ -126,7 +126,13 @@ export class UploadEngine {
       try {
         session = await this.deps.sessions();
       } catch (err) {
-        if (!(err instanceof AuthRequiredError)) throw err;
+        if (!(err instanceof AuthRequiredError)) {
+          // Setting up the agent can fail like any call (offline: no root key).
+          // Nothing changed for the items; try again soon.
+          if (classifyError(err).category !== 'transient') throw err;
+          report.nextWakeAt = this.clock.now() + backoffDelay(2, this.cfg.itemBackoff, this.random) + 1_000;
+          return report;
+        }
         const error: ClassifiedError = { category: 'auth', code: 'AuthRequired', message: err.message };
         for (let item: QueueItem | undefined = first; item; item = await nextDue()) {
           await this.park(item, error);

@@ -1,0 +1,166 @@
+// `npm run bench client`: the upload engine's throughput, each figure next to
+// a baseline measured in the same run on the same machine.
+//  1. Hashing: the hash worker (hash-wasm over Blob slices, read-ahead) in
+//     Chromium, against `openssl dgst -sha256` on the same number of bytes and
+//     against WebCrypto's one-shot digest in the same worker.
+//  2. End to end: a 100 MB file through the engine (the code pages and the
+//     service worker run) to the local IC over its HTTP interface, with the
+//     share of time spent hashing, signing, in transport (agent, HTTP, CBOR,
+//     certificates) and executing the canister.
+// BENCH_CLIENT_MB overrides the sizes (default 100).
+import 'fake-indexeddb/auto';
+import type { Identity } from '@dfinity/agent';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createForeverActor, foreverCanister } from '../src/lib/upload/canister-client';
+import { UploadEngine } from '../src/lib/upload/engine';
+import { enqueue } from '../src/lib/upload/enqueue';
+import { inlineHasher } from '../src/lib/upload/hasher';
+import { QueueStore } from '../src/lib/upload/queue-store';
+import { ServerEdgeRecorder } from '../src/lib/upload/server-client';
+import { loadStoredIdentity } from '../src/lib/upload/stored-identity';
+import { hashWorkerPath, startAppStack } from '../tests/browser/support/app-stack';
+import { launchChromium } from '../tests/browser/support/chromium';
+import { buildApp } from '../tests/setup/app-build';
+import { cookieFetch, signIn, startLocalStack } from '../tests/client/support/local-stack';
+
+const MB = Number(process.env.BENCH_CLIENT_MB ?? 100);
+const BYTES = MB * 1_000_000;
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+const fmt = (n: number) => n.toFixed(1);
+
+async function hashing(): Promise<void> {
+  buildApp();
+  const data = randomBytes(BYTES);
+  // Baseline 1: openssl on this machine (SHA-NI where the CPU has it), file in the page cache.
+  const dir = mkdtempSync(join(tmpdir(), 'forever-bench-'));
+  const file = join(dir, 'data.bin');
+  writeFileSync(file, data);
+  execFileSync('openssl', ['dgst', '-sha256', file]);
+  let opensslMs = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    execFileSync('openssl', ['dgst', '-sha256', file]);
+    opensslMs = Math.min(opensslMs, performance.now() - t);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const expected = createHash('sha256').update(data).digest('hex');
+
+  const stack = await startAppStack((root) => root.get('/bench-data.bin', (c) => c.body(data, 200, { 'content-type': 'application/octet-stream' })));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    // tsx (esbuild keepNames) wraps named functions in __name(); evaluated code runs in the page, which lacks it.
+    await page.addInitScript('globalThis.__name = (f) => f');
+    await page.goto(`${stack.origin}/manifest.webmanifest`);
+    const runs = await page.evaluate(async (workerUrl) => {
+      const blob = await (await fetch('/bench-data.bin')).blob();
+      const worker = new Worker(workerUrl, { type: 'module' });
+      let job = 0;
+      const run = (algorithm: 'wasm' | 'webcrypto', sliceSize?: number) =>
+        new Promise<{ sha256: string; ms: number }>((resolve, reject) => {
+          const id = ++job;
+          worker.onmessage = (ev) => {
+            if (ev.data.jobId !== id || ev.data.type === 'progress') return;
+            if (ev.data.type === 'done') resolve({ sha256: ev.data.sha256, ms: ev.data.ms });
+            else reject(new Error(ev.data.message));
+          };
+          worker.postMessage({ type: 'hash', jobId: id, blob, algorithm, sliceSize });
+        });
+      await run('wasm'); // warm-up: compile hash-wasm
+      const out: Record<string, { sha256: string; ms: number }> = {};
+      out.wasm4 = await run('wasm');
+      out.wasm1 = await run('wasm', 1024 * 1024);
+      out.webcrypto = await run('webcrypto');
+      worker.terminate();
+      return out;
+    }, hashWorkerPath());
+    for (const [k, r] of Object.entries(runs)) if (r.sha256 !== expected) throw new Error(`${k} hash differs from Node's`);
+    const openssl = mbps(BYTES, opensslMs);
+    console.log(`Hashing ${MB} MB of random bytes (MB/s, ratio to openssl):`);
+    console.log(`| method | MB/s | vs openssl | vs WebCrypto |`);
+    console.log(`| --- | --- | --- | --- |`);
+    const webcrypto = mbps(BYTES, runs.webcrypto.ms);
+    const row = (name: string, v: number) => console.log(`| ${name} | ${fmt(v)} | ${(v / openssl).toFixed(2)} | ${(v / webcrypto).toFixed(2)} |`);
+    row('openssl dgst -sha256 (baseline)', openssl);
+    row('WebCrypto digest in the worker (one-shot, whole file in memory)', webcrypto);
+    row('hash worker, hash-wasm, 4 MiB slices read ahead (default)', mbps(BYTES, runs.wasm4.ms));
+    row('hash worker, hash-wasm, 1 MiB slices read ahead', mbps(BYTES, runs.wasm1.ms));
+  } finally {
+    await browser.close();
+    await stack.close();
+  }
+}
+
+async function endToEnd(): Promise<void> {
+  const server = { execute: 0, other: 0 };
+  const stack = await startLocalStack({
+    onTiming: (phase, ms) => {
+      if (phase === 'execute') server.execute += ms;
+      else server.other += ms;
+    },
+  });
+  try {
+    await signIn(2 * 3600_000);
+    const store = await QueueStore.open(`bench-${Date.now()}`);
+    const f = cookieFetch();
+    let signingMs = 0;
+    const engine = new UploadEngine({
+      store,
+      hasher: inlineHasher,
+      sessions: async () => {
+        const identity = await loadStoredIdentity();
+        // Time the request signatures (ECDSA P-256 over WebCrypto) inside the agent.
+        const timed: Identity = {
+          getPrincipal: () => identity.getPrincipal(),
+          transformRequest: async (req) => {
+            const t = performance.now();
+            try {
+              return await identity.transformRequest(req);
+            } finally {
+              signingMs += performance.now() - t;
+            }
+          },
+        };
+        const actor = await createForeverActor(timed, { host: stack.origin, canisterId: stack.canisterId, fetchRootKey: true, fetch: f });
+        return { principal: identity.getPrincipal().toText(), canister: foreverCanister(actor) };
+      },
+      recorder: (session) => new ServerEdgeRecorder({ baseUrl: stack.origin, canister: session.canister, fetch: f }),
+      // One chunk at a time: the local IC runs in this process and executes one
+      // message at a time, so parallel chunks would only overlap the phases'
+      // wall-clock timings (and hardly change the throughput).
+      config: { chunkConcurrency: 1 },
+    });
+    // The canister takes files up to 100 MiB; 100 MB fits.
+    await enqueue(store, { blob: new Blob([randomBytes(BYTES)]), name: 'bench.bin' });
+    server.execute = 0;
+    server.other = 0;
+    const t = performance.now();
+    const report = await engine.drain();
+    const totalMs = performance.now() - t;
+    if (report.recorded.length !== 1) throw new Error(`upload did not complete: ${JSON.stringify(report)}`);
+    const hashingMs = report.phases.hashing;
+    const transportMs = Math.max(0, totalMs - hashingMs - signingMs - server.execute);
+    const share = (ms: number) => `${((ms / totalMs) * 100).toFixed(1)} %`;
+    console.log(`\nEnd to end (one chunk in flight): ${MB} MB to the local IC in ${(totalMs / 1000).toFixed(1)} s = ${fmt(mbps(BYTES, totalMs))} MB/s`);
+    console.log(`| where the time went | ms | share |`);
+    console.log(`| --- | --- | --- |`);
+    console.log(`| hashing (hash-wasm, inline) | ${hashingMs.toFixed(0)} | ${share(hashingMs)} |`);
+    console.log(`| signing (ECDSA P-256, WebCrypto) | ${signingMs.toFixed(0)} | ${share(signingMs)} |`);
+    console.log(`| canister execution (local IC) | ${server.execute.toFixed(0)} | ${share(server.execute)} |`);
+    console.log(`| transport (agent, CBOR, HTTP, request checks, certificates, server edges) | ${transportMs.toFixed(0)} | ${share(transportMs)} |`);
+    console.log(`(of transport, ${server.other.toFixed(0)} ms were the IC interface decoding, authenticating and certifying)`);
+    console.log(`phases: ${JSON.stringify(Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v)])))}`);
+    store.close();
+  } finally {
+    await stack.close();
+  }
+}
+
+export default async function clientBench(): Promise<void> {
+  await hashing();
+  await endToEnd();
+}
