@@ -28,6 +28,7 @@ import { createIcHttpApp } from '../../canister/local/http/app.js';
 import { IcHttpInterface } from '../../canister/local/http/interface.js';
 import { loadOrCreateKeys } from '../../canister/local/http/keys.js';
 import { echoBackend, localIcBackend, type Backend, type BackendOptions } from './support/backends.js';
+import type { EchoRuntime } from './support/echo-runtime.js';
 import { post, signedCall } from './support/requests.js';
 import { serveApp, type Served } from './support/serve.js';
 
@@ -348,6 +349,33 @@ describe('data certificates in queries (local IC runtime)', () => {
     } finally {
       await served.close();
       await backend.close();
+    }
+  });
+});
+
+describe('long-running update calls', () => {
+  it('answers 202 when the outcome takes longer than the sync wait; the agent polls and gets it once', async () => {
+    const backend = await echoBackend();
+    const runtime = backend.runtime as EchoRuntime;
+    runtime.updateDelayMs = 400;
+    const iface = new IcHttpInterface({ runtime, keys: loadOrCreateKeys(), syncCallTimeoutMs: 50 });
+    const served = await serveApp(createIcHttpApp(iface));
+    try {
+      const id = Ed25519KeyIdentity.generate();
+      const raw = await signedCall(id, backend.canisterId, 'increment');
+      const url = `${served.url}/api/v3/canister/${backend.canisterId.toText()}/call`;
+      const first = await post(url, raw.body);
+      expect(first.status).toBe(202);
+      // A retry while it still runs is the same request: still 202, not a second execution.
+      expect((await post(url, raw.body)).status).toBe(202);
+
+      const agent = await HttpAgent.create({ host: served.url, shouldFetchRootKey: true, identity: id });
+      const a = Actor.createActor<Fixture>(backend.idl, { agent, canisterId: backend.canisterId });
+      expect(await a.increment()).toBe(2n);
+      expect(runtime.executions).toBe(2);
+      expect(await a.count()).toBe(2n);
+    } finally {
+      await served.close();
     }
   });
 });
