@@ -141,7 +141,9 @@ export class IcHttpInterface {
 
   async #call(ecid: Principal, body: Uint8Array, sync: boolean): Promise<IcHttpResponse> {
     if (body.length > this.#maxIngressBytes) {
-      throw new HttpRejection(413, `Request is too large. Message byte size ${body.length} is larger than the max allowed ${this.#maxIngressBytes}.`);
+      // The replica names the request; its id needs the decoded content.
+      const rid = Buffer.from(parseCallEnvelope(decodeCbor(body), 'call').requestId).toString('hex');
+      throw new HttpRejection(413, `Request ${rid} is too large. Message byte size ${body.length} is larger than the max allowed ${this.#maxIngressBytes}.`);
     }
     const { env, canisterId, who } = this.#admit(ecid, body, 'call');
     const now = this.#runtime.timeNs();
