@@ -1,0 +1,40 @@
+// Runs `npm start` (server/main.ts) as a child process on a free port with a
+// throwaway data directory, and reports its origin from the ServerReady log.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface StartedServer {
+  origin: string;
+  close(): Promise<void>;
+}
+
+export async function npmStart(): Promise<StartedServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'forever-start-'));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    // The test global setup built the app already.
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, FOREVER_SKIP_APP_BUILD: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const origin = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before it was ready`)));
+    lines.on('line', (line) => {
+      if (!line.includes('"ServerReady"')) return;
+      resolve((JSON.parse(line) as { url: string }).url);
+    });
+  });
+  return {
+    origin,
+    async close() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
