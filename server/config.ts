@@ -101,6 +101,17 @@ const int = (v: string | undefined, name: string): number | undefined => {
   return n;
 };
 
+/** Whether an IC host URL names this machine (a local IC or dfx replica). */
+export function isLoopbackHost(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Reads `DATA_DIR`, `DATABASE_URL`, `IC_HOST`, `CANISTER_ID`, `IC_FETCH_ROOT_KEY`, quota and queue settings. */
 export function serverConfigFromEnv(env: Env, defaults: { icHost: string; canisterId: string }): ServerConfig {
   const icHost = env.IC_HOST ?? defaults.icHost;
@@ -109,8 +120,9 @@ export function serverConfigFromEnv(env: Env, defaults: { icHost: string; canist
     databaseUrl: env.DATABASE_URL || undefined,
     icHost,
     canisterId: env.CANISTER_ID ?? defaults.canisterId,
-    // Only a local replica hands out its root key; mainnet's is built into the agent.
-    fetchRootKey: env.IC_FETCH_ROOT_KEY ? env.IC_FETCH_ROOT_KEY === '1' : !icHost.includes('icp0.io') && !icHost.includes('ic0.app'),
+    // Only a local replica hands out its root key; trusting a key fetched from
+    // any other host would let that host forge every certificate.
+    fetchRootKey: env.IC_FETCH_ROOT_KEY ? env.IC_FETCH_ROOT_KEY === '1' : isLoopbackHost(icHost),
     quotas: {
       maxBytes: int(env.QUOTA_MAX_BYTES, 'QUOTA_MAX_BYTES'),
       storeForeverOpsPerMonth: int(env.QUOTA_STORE_FOREVER_OPS_PER_MONTH, 'QUOTA_STORE_FOREVER_OPS_PER_MONTH'),

@@ -100,6 +100,14 @@ describe('configuration from the environment', () => {
     expect(c.quotas).toMatchObject({ maxBytes: 100 });
     expect(resolveQueueConfig(c)).toMatchObject({ dir: '/tmp/d/upload-queue', maxRetries: 7, enabled: true });
     expect(serverConfigFromEnv({ IC_HOST: 'https://icp0.io' }, defaults).fetchRootKey).toBe(false);
+    // Only a host on this machine may hand us its root key; mainnet's is built into the agent.
+    for (const host of ['https://icp-api.io', 'https://ic0.app', 'http://192.168.1.5:4943', 'http://127.example.com', 'not a url']) {
+      expect(serverConfigFromEnv({ IC_HOST: host }, defaults).fetchRootKey, host).toBe(false);
+    }
+    for (const host of ['http://localhost:4943', 'http://127.0.0.1:8080', 'http://[::1]:4943', 'http://forever.localhost']) {
+      expect(serverConfigFromEnv({ IC_HOST: host }, defaults).fetchRootKey, host).toBe(true);
+    }
+    expect(serverConfigFromEnv({ IC_HOST: 'https://icp-api.io', IC_FETCH_ROOT_KEY: '1' }, defaults).fetchRootKey).toBe(true);
     expect(serverConfigFromEnv({}, defaults).databaseUrl).toBeUndefined();
   });
   it('rejects malformed numbers', () => {
