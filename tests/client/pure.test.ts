@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay, canRetry, DEFAULT_BACKOFF } from '../../src/lib/upload/backoff';
 import { chunkCount, chunkRange, missingChunks } from '../../src/lib/upload/chunks';
 import { CircuitBreaker } from '../../src/lib/upload/circuit-breaker';
-import { AuthRequiredError, CanisterError, classifyError, HttpStatusError } from '../../src/lib/upload/errors';
+import { AuthRequiredError, CanisterError, classifyError, HttpStatusError, userMessage } from '../../src/lib/upload/errors';
+import { Drainer, LocalLock } from '../../src/lib/upload/drainer';
+import type { DrainReport, UploadEngine } from '../../src/lib/upload/engine';
 import { InvalidTransitionError, transition, type MachineState } from '../../src/lib/upload/machine';
 import { eta, receivedBytes, SpeedMeter } from '../../src/lib/upload/progress';
 import { checkQuota, EmptyFileError, FileTooLargeError, memoryTypeFor, newQueueItem, requestPersistence, StorageQuotaError } from '../../src/lib/upload/enqueue';
@@ -180,5 +182,45 @@ describe('enqueue checks', () => {
     expect(await requestPersistence({ persisted: async () => false, persist: async () => false })).toBe('refused');
     expect(await requestPersistence({ persisted: async () => true, persist: async () => false })).toBe('persisted');
     expect(await requestPersistence(undefined)).toBe('unsupported');
+  });
+});
+
+describe('user messages', () => {
+  it('says what happened and what happens next, per category', () => {
+    expect(userMessage({ category: 'auth', code: 'DelegationExpired' })).toMatch(/sign in again/);
+    expect(userMessage({ category: 'transient', code: 'Network' })).toMatch(/retries on its own/);
+    expect(userMessage({ category: 'permanent', code: 'QuotaExceeded' })).toMatch(/full/);
+    expect(userMessage({ category: 'permanent', code: 'Http409' })).toMatch(/will not be retried/);
+  });
+});
+
+describe('drainer', () => {
+  it('joins concurrent requests into the running drain plus one more pass, one at a time', async () => {
+    let running = 0;
+    let peak = 0;
+    let drains = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const report: DrainReport = { recorded: [], failed: [], waiting: [], parked: [], nextWakeAt: null, phases: { hashing: 0, metadata: 0, uploading: 0, committing: 0, verifying: 0 } };
+    const engine = {
+      drain: async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        drains += 1;
+        if (drains === 1) await gate;
+        running -= 1;
+        return report;
+      },
+    } as unknown as UploadEngine;
+    const d = new Drainer(async () => engine, new LocalLock());
+    const a = d.request();
+    const b = d.request();
+    const c = d.request();
+    expect(d.busy).toBe(true);
+    release();
+    await Promise.all([a, b, c]);
+    expect(drains).toBe(2);
+    expect(peak).toBe(1);
+    expect(d.busy).toBe(false);
   });
 });

@@ -128,3 +128,29 @@ export function classifyError(err: unknown): ClassifiedError {
   }
   return { category: 'permanent', code: 'Unknown', message };
 }
+
+/** One sentence for the person whose upload this is, per error category and code (the UI shows it next to the item). */
+export function userMessage(e: Pick<ClassifiedError, 'category' | 'code'>): string {
+  switch (e.code) {
+    case 'QuotaExceeded':
+      return 'Your storage on the Internet Computer is full; this file was not stored.';
+    case 'InvalidHash':
+      return 'The file changed or was damaged while uploading; pick it again.';
+    case 'InvalidArgument':
+      return 'The canister refused this file (too large, empty or malformed).';
+    case 'BytesMissing':
+      return 'The queued copy of this file is gone; pick it again.';
+    case 'OtherPrincipal':
+      return 'This file was queued by another account; sign in with that account to store it.';
+    case 'TooManyUploads':
+      return 'Other uploads are using every upload slot; this one continues when they finish.';
+  }
+  switch (e.category) {
+    case 'auth':
+      return 'Your sign-in expired; sign in again and the upload continues where it stopped.';
+    case 'transient':
+      return 'The connection failed; the upload retries on its own.';
+    case 'permanent':
+      return 'The upload failed and will not be retried.';
+  }
+}
