@@ -8,7 +8,7 @@ import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { Canister, type CallContext, type ExecResult } from './canister.js';
 import { InstallCodeError, LocalICError, rejects, type Reject } from './errors.js';
-import { loadModule, moduleMetadata, type LoadedModule } from './module.js';
+import { loadModule, moduleMetadata, moduleMetadataEntries, type LoadedModule } from './module.js';
 import { newMessage, type MessageKind, type OutgoingCall, type Response } from './message.js';
 import { Persistence, type PersistedCanister } from './persistence.js';
 import { StableMemory } from './stable-memory.js';
@@ -32,6 +32,42 @@ export interface LocalICOptions {
   rollback?: boolean;
   /** Lower per-message instruction limits (tests); default the IC's. */
   instructionLimits?: Partial<Record<keyof typeof INSTRUCTION_LIMITS, bigint>>;
+  /**
+   * Where canister code executes (used by `LocalIC.create` in index.ts):
+   * 'main' (default) on the calling thread, 'worker' on a worker thread so
+   * the caller's event loop stays free while a message runs.
+   */
+  thread?: 'main' | 'worker';
+}
+
+/**
+ * The public API of a local IC, whichever thread executes it: the in-thread
+ * runtime below and the worker host (thread/host.ts) both implement it.
+ */
+export interface LocalICApi {
+  createCanister(opts?: { controllers?: Principal[]; canisterId?: Principal }): Promise<Principal>;
+  installCode(
+    canisterId: Principal,
+    wasm: Uint8Array,
+    opts: { mode: 'install' | 'reinstall' | 'upgrade'; arg?: Uint8Array; sender?: Principal },
+  ): Promise<void>;
+  update(canisterId: Principal, method: string, arg: Uint8Array, opts?: { caller?: Principal }): Promise<CallResult>;
+  query(
+    canisterId: Principal,
+    method: string,
+    arg: Uint8Array,
+    opts?: { caller?: Principal; certificate?: Uint8Array },
+  ): Promise<CallResult>;
+  canisterIds(): Principal[];
+  controllers(canisterId: Principal): Principal[];
+  setControllers(canisterId: Principal, controllers: Principal[]): Promise<void>;
+  moduleHash(canisterId: Principal): Uint8Array | undefined;
+  metadata(canisterId: Principal, name: string): Uint8Array | undefined;
+  certifiedData(canisterId: Principal): Uint8Array;
+  timeNs(): bigint;
+  setTime(ns: bigint): Promise<void>;
+  advanceTime(ms: number): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** The IC's per-message instruction limits. */
@@ -81,7 +117,7 @@ function toCallResult(outcome: Outcome, instructions: bigint): CallResult {
   return { status: 'rejected', ...outcome.reject, instructions };
 }
 
-export class LocalIC {
+export class LocalIC implements LocalICApi {
   private readonly canisters = new Map<string, Canister>();
   private nextIndex = CANISTER_RANGE_START + 1n;
   private readonly tasks: Task[] = [];
@@ -96,6 +132,7 @@ export class LocalIC {
   private nextContextId = 1;
   private timerHandle: NodeJS.Timeout | undefined;
   private closed = false;
+  private taskObserver: (() => void) | undefined;
 
   private constructor(opts: LocalICOptions) {
     this.manualClock = opts.clock === 'manual';
@@ -118,9 +155,21 @@ export class LocalIC {
   /** Runs `fn` after every earlier task: messages execute one at a time. */
   private serial<T>(fn: () => Promise<T> | T): Promise<T> {
     if (this.closed) return Promise.reject(new LocalICError('the local IC is closed', 'Closed'));
-    const run = this.chain.then(fn);
+    const observer = this.taskObserver;
+    // The observer runs before the caller sees the result, so state it
+    // publishes (the worker host's mirror) is current when the call resolves.
+    const run = observer ? this.chain.then(fn).finally(observer) : this.chain.then(fn);
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Calls `fn` at the end of every task (calls, installs, clock moves, timers
+   * firing on the system clock), before its result is delivered: the worker
+   * host publishes the canister state the main thread mirrors from here.
+   */
+  observeTasks(fn: () => void): void {
+    this.taskObserver = fn;
   }
 
   /** Advances the system clock (monotonic) at the start of a task. */
@@ -196,6 +245,12 @@ export class LocalIC {
 
   certifiedData(canisterId: Principal): Uint8Array {
     return new Uint8Array(this.requireCanister(canisterId).certifiedData);
+  }
+
+  /** Every `icp:public`/`icp:private` metadata section of the installed module. */
+  metadataEntries(canisterId: Principal): [string, Uint8Array][] {
+    const m = this.canister(canisterId)?.module;
+    return m ? moduleMetadataEntries(m) : [];
   }
 
   // --- install ---

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Reader, readSections } from '../wasm/binary.js';
 import { instrumentModule, type InstrumentResult } from '../wasm/instrument.js';
 import { LocalICError } from './errors.js';
 import { IMPLEMENTED_IC0 } from './system-api.js';
@@ -126,4 +127,24 @@ export function moduleMetadata(module: LoadedModule, name: string): Uint8Array |
     if (sections.length > 0) return new Uint8Array(sections[0]);
   }
   return undefined;
+}
+
+/**
+ * Every `icp:public` / `icp:private` section of a module as [name, contents]
+ * (name without the prefix; public before private, as in `moduleMetadata`).
+ * The worker host mirrors these on the main thread, where `metadata()` must
+ * answer synchronously.
+ */
+export function moduleMetadataEntries(module: LoadedModule): [string, Uint8Array][] {
+  const found = new Map<string, { visibility: string; data: Uint8Array }>();
+  for (const section of readSections(module.raw)) {
+    if (section.id !== 0) continue;
+    const r = new Reader(section.payload);
+    const m = /^icp:(public|private) (.*)$/s.exec(r.name());
+    if (!m) continue;
+    const seen = found.get(m[2]);
+    if (seen && (seen.visibility === 'public' || m[1] === 'private')) continue;
+    found.set(m[2], { visibility: m[1], data: new Uint8Array(section.payload.subarray(r.pos)) });
+  }
+  return [...found].map(([name, { data }]) => [name, data]);
 }

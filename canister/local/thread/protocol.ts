@@ -1,0 +1,101 @@
+// Messages between the worker host (host.ts, main thread) and the worker
+// running the local IC (worker.ts), and the (de)serialisation of the
+// runtime's errors so they arrive as the same classes. Pure: no I/O.
+//
+// Principals travel as their bytes (structured clone drops classes); bigints
+// and Uint8Arrays clone natively.
+import { InstallCodeError, LocalICError, type Reject } from '../runtime/errors.js';
+import type { CallResult, LocalICOptions } from '../runtime/local-ic.js';
+
+/** Options the worker can receive (functions cannot cross threads). */
+export type WorkerOptions = Omit<LocalICOptions, 'log' | 'thread'>;
+
+export interface WorkerInit {
+  options: WorkerOptions;
+}
+
+/** One request from the host; `id` pairs it with its answer. */
+export type Request = { id: number } & (
+  | { op: 'createCanister'; controllers?: Uint8Array[]; canisterId?: Uint8Array }
+  | {
+      op: 'installCode';
+      canisterId: Uint8Array;
+      wasm: Uint8Array;
+      mode: 'install' | 'reinstall' | 'upgrade';
+      arg?: Uint8Array;
+      sender?: Uint8Array;
+    }
+  | { op: 'update'; canisterId: Uint8Array; method: string; arg: Uint8Array; caller?: Uint8Array }
+  | { op: 'query'; canisterId: Uint8Array; method: string; arg: Uint8Array; caller?: Uint8Array; certificate?: Uint8Array }
+  | { op: 'setControllers'; canisterId: Uint8Array; controllers: Uint8Array[] }
+  | { op: 'setTime'; ns: bigint }
+  | { op: 'advanceTime'; ms: number }
+  | { op: 'close' }
+);
+
+export type Op = Request['op'];
+
+/** What the host keeps of each canister to answer the synchronous getters. */
+export interface CanisterState {
+  id: Uint8Array;
+  controllers: Uint8Array[];
+  moduleHash: Uint8Array | undefined;
+  certifiedData: Uint8Array;
+  /** Present when the module changed since the last state sent: its metadata sections. */
+  metadata?: [string, Uint8Array][];
+}
+
+/** Canisters whose mirrored fields changed, and the runtime's clock. */
+export interface StateDelta {
+  now: bigint;
+  canisters: CanisterState[];
+}
+
+export type SerializedError =
+  | { kind: 'LocalICError'; message: string; code: LocalICError['code']; stack?: string }
+  | { kind: 'InstallCodeError'; reject: Reject; stack?: string }
+  | { kind: 'Error'; name: string; message: string; stack?: string };
+
+/** Messages from the worker, in the order it posted them. */
+export type WorkerMessage =
+  | { kind: 'ready'; state: StateDelta }
+  | { kind: 'failed'; error: SerializedError }
+  | { kind: 'state'; state: StateDelta }
+  | { kind: 'log'; canisterId: string; line: string }
+  | { kind: 'result'; id: number; value: CallResult | Uint8Array | undefined }
+  | { kind: 'error'; id: number; error: SerializedError };
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof InstallCodeError) return { kind: 'InstallCodeError', reject: { ...error.reject }, stack: error.stack };
+  if (error instanceof LocalICError) return { kind: 'LocalICError', message: error.message, code: error.code, stack: error.stack };
+  if (error instanceof Error) return { kind: 'Error', name: error.name, message: error.message, stack: error.stack };
+  return { kind: 'Error', name: 'Error', message: String(error) };
+}
+
+/**
+ * Rebuilds an error thrown in the worker as the same class with the same
+ * fields. The stack is the caller's on this thread, followed by the worker's.
+ */
+export function deserializeError(e: SerializedError): Error {
+  let error: Error;
+  if (e.kind === 'LocalICError') error = new LocalICError(e.message, e.code);
+  else if (e.kind === 'InstallCodeError') error = new InstallCodeError(e.reject);
+  else {
+    error = new Error(e.message);
+    error.name = e.name;
+  }
+  if (e.stack) error.stack = `${error.stack ?? ''}\n    at <local IC worker>\n${e.stack}`;
+  return error;
+}
+
+/**
+ * The buffers of `value` that can move to the other thread instead of being
+ * copied: only a Uint8Array that owns its whole ArrayBuffer (a view into a
+ * larger or pooled buffer would take its neighbours along).
+ */
+export function ownedBuffer(bytes: Uint8Array | undefined): ArrayBuffer | undefined {
+  if (!bytes) return undefined;
+  const buffer = bytes.buffer;
+  if (!(buffer instanceof ArrayBuffer)) return undefined;
+  return bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && buffer.byteLength > 0 ? buffer : undefined;
+}

@@ -1,0 +1,122 @@
+// The worker thread side of the threaded local IC: owns a `LocalIC`
+// (runtime/local-ic.ts) and executes the host's requests on it, in the order
+// they arrive (each is queued on the runtime's serial chain as it arrives, so
+// per-canister order is the caller's). After every task it publishes the
+// canister state the host mirrors for its synchronous getters; `debug_print`
+// lines go to the host's logger. Started by worker-entry.mjs.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Principal } from '@dfinity/principal';
+import { LocalIC, type CallResult } from '../runtime/local-ic.js';
+import { ownedBuffer, serializeError, type CanisterState, type Request, type StateDelta, type WorkerInit, type WorkerMessage } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('canister/local/thread/worker.ts runs only as a worker thread');
+const { options } = workerData as WorkerInit;
+
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '-');
+const principal = (bytes: Uint8Array): Principal => Principal.fromUint8Array(bytes);
+
+/** Per canister, the fields last published, so only changes are sent. */
+const published = new Map<string, { key: string; moduleHash: string }>();
+let publishedNow = -1n;
+
+function collectState(ic: LocalIC, force: boolean): StateDelta | undefined {
+  const canisters: CanisterState[] = [];
+  for (const id of ic.canisterIds()) {
+    const text = id.toText();
+    const controllers = ic.controllers(id);
+    const moduleHash = ic.moduleHash(id);
+    const certifiedData = ic.certifiedData(id);
+    const hashHex = hex(moduleHash);
+    const key = `${controllers.map((c) => c.toText()).join(',')}|${hashHex}|${hex(certifiedData)}`;
+    const before = published.get(text);
+    if (before?.key === key && !force) continue;
+    const state: CanisterState = {
+      id: id.toUint8Array(),
+      controllers: controllers.map((c) => c.toUint8Array()),
+      moduleHash,
+      certifiedData,
+    };
+    if (!before || before.moduleHash !== hashHex || force) state.metadata = ic.metadataEntries(id);
+    published.set(text, { key, moduleHash: hashHex });
+    canisters.push(state);
+  }
+  const now = ic.timeNs();
+  // With the system clock the host reads the wall clock itself; only a
+  // manual clock's moves need publishing.
+  const clockMoved = options.clock === 'manual' && now !== publishedNow;
+  publishedNow = now;
+  if (!force && canisters.length === 0 && !clockMoved) return undefined;
+  return { now, canisters };
+}
+
+let ic: LocalIC;
+try {
+  ic = await LocalIC.create({
+    ...options,
+    log: (canisterId, line) => post({ kind: 'log', canisterId, line }),
+  });
+} catch (error) {
+  post({ kind: 'failed', error: serializeError(error) });
+  port.close();
+  throw error;
+}
+ic.observeTasks(() => {
+  const state = collectState(ic, false);
+  if (state) post({ kind: 'state', state });
+});
+
+type Answer = CallResult | Uint8Array | undefined;
+const done = (): Answer => undefined;
+
+function run(req: Request): Promise<Answer> {
+  switch (req.op) {
+    case 'createCanister':
+      return ic
+        .createCanister({ controllers: req.controllers?.map(principal), canisterId: req.canisterId && principal(req.canisterId) })
+        .then((id) => id.toUint8Array());
+    case 'installCode':
+      return ic.installCode(principal(req.canisterId), req.wasm, {
+        mode: req.mode,
+        arg: req.arg,
+        sender: req.sender && principal(req.sender),
+      }).then(done);
+    case 'update':
+      return ic.update(principal(req.canisterId), req.method, req.arg, { caller: req.caller && principal(req.caller) });
+    case 'query':
+      return ic.query(principal(req.canisterId), req.method, req.arg, {
+        caller: req.caller && principal(req.caller),
+        certificate: req.certificate,
+      });
+    case 'setControllers':
+      return ic.setControllers(principal(req.canisterId), req.controllers.map(principal)).then(done);
+    case 'setTime':
+      return ic.setTime(req.ns).then(done);
+    case 'advanceTime':
+      return ic.advanceTime(req.ms).then(done);
+    case 'close':
+      return ic.close().then(done);
+  }
+}
+
+port.on('message', (req: Request) => {
+  let pending: Promise<Answer>;
+  try {
+    pending = run(req);
+  } catch (error) {
+    // Synchronous throws (a malformed principal) answer like rejections.
+    pending = Promise.reject(error);
+  }
+  pending.then(
+    (value) => {
+      // A reply is the runtime's own copy out of Wasm memory: move it, do not copy it.
+      const reply = value && 'status' in value && value.status === 'replied' ? ownedBuffer(value.reply) : undefined;
+      post({ kind: 'result', id: req.id, value }, reply ? [reply] : []);
+      if (req.op === 'close') port.close();
+    },
+    (error: unknown) => post({ kind: 'error', id: req.id, error: serializeError(error) }),
+  );
+});
+
+post({ kind: 'ready', state: collectState(ic, true)! });
