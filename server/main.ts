@@ -89,6 +89,10 @@ if (env.IC_HOST) {
     presenceVerifier: identity.getPrincipal(),
     log: (event, fields) => logger.info(event, fields),
     canisterLog: (id, line) => logger.debug('CanisterLog', { canister_id: id, line }),
+    // Canister messages run on a worker thread: a 1 MiB put_chunk is about a
+    // second of Wasm, during which this thread keeps serving the app, the API,
+    // the IC interface and the identity provider (docs/local-ic.md).
+    thread: 'worker',
   });
   canisterId = local.canisterId.toText();
 }

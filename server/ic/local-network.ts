@@ -25,6 +25,8 @@ export interface LocalNetworkOptions {
   log?: (event: string, fields?: Record<string, unknown>) => void;
   /** Debug output of canisters. */
   canisterLog?: (canisterId: string, line: string) => void;
+  /** 'worker': canisters execute on a worker thread, so this process keeps serving meanwhile (npm start). */
+  thread?: 'main' | 'worker';
 }
 
 function method(name: string): IDL.FuncClass {
@@ -56,7 +58,7 @@ export async function registerPresenceVerifier(ic: LocalIC, canisterId: Principa
 
 export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<LocalNetwork> {
   const icDir = path.join(opts.dataDir, 'ic');
-  const ic = await LocalIC.create({ dataDir: icDir, log: opts.canisterLog ?? (() => {}) });
+  const ic = await LocalIC.create({ dataDir: icDir, log: opts.canisterLog ?? (() => {}), thread: opts.thread });
   try {
     const controller = loadOrCreateDeployerIdentity(icDir).getPrincipal();
     const deploy = await deployCanister({

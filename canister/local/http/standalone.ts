@@ -15,7 +15,8 @@ const dataDir = path.resolve(process.env.DATA_DIR ?? '.data');
 const icDir = path.join(dataDir, 'ic');
 const port = Number(process.env.PORT ?? 4943);
 
-const ic = await LocalIC.create({ dataDir: icDir });
+// Canisters execute on a worker thread so the HTTP endpoints answer while a message runs.
+const ic = await LocalIC.create({ dataDir: icDir, thread: 'worker' });
 if (process.env.NO_DEPLOY !== '1') {
   const deployer = loadOrCreateDeployerIdentity(icDir);
   await deployCanister({ ic, dataDir, name: 'forever', controller: deployer.getPrincipal(), log: (l) => console.log(l) });
