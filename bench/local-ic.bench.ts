@@ -4,7 +4,9 @@
 // undo log), instruction metering, both, and both plus durable persistence
 // (WAL + fdatasync). Figures are medians in ms and ratios to the baseline
 // (neither rollback nor metering, in memory) measured in the same run.
-// Also: the instructions of a trivial update next to azle's published figure.
+// Also: the instructions of a trivial update next to azle's published figure,
+// and the cost of the worker-thread hop (`thread: 'worker'`, what npm start
+// uses) per message, as a ratio to the same call on the calling thread.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,5 +135,63 @@ export default async function bench(): Promise<void> {
       `${(rate / 1e9).toFixed(1)} billion IC instructions per second of wall time, metered ` +
       `(a 40 billion instruction update takes about ${(40e9 / rate).toFixed(1)} s).`,
   );
+  console.log(lines.join('\n'));
+  await threadHop(wasm);
+}
+
+interface HopMessage {
+  name: string;
+  call: (ic: LocalIC, id: Principal) => Promise<CallResult>;
+  runs: number;
+}
+
+const HOP_MESSAGES: HopMessage[] = [
+  // No Wasm runs: the reject comes from the runtime, so this is the bare round trip.
+  { name: 'unknown method (no Wasm)', call: (ic, id) => ic.update(id, 'noSuchMethod', enc([], [])), runs: 200 },
+  { name: 'setMessage (trivial update)', call: (ic, id) => ic.update(id, 'setMessage', enc([IDL.Text], ['m'])), runs: 50 },
+  { name: 'getMessage (trivial query)', call: (ic, id) => ic.query(id, 'getMessage', enc([], [])), runs: 50 },
+  {
+    name: 'echoRaw 1 MiB (argument and reply cross)',
+    call: (ic, id) => ic.update(id, 'echoRaw', enc([IDL.Vec(IDL.Nat8)], [MiB])),
+    runs: 10,
+  },
+];
+
+/** Per-message cost of running the runtime on a worker thread, against the calling thread, in the same run. */
+export async function threadHop(wasm: Uint8Array): Promise<void> {
+  const start = async (thread: 'main' | 'worker') => {
+    const ic = await LocalIC.create({ thread, clock: 'manual', log: () => undefined });
+    const id = await ic.createCanister();
+    await ic.installCode(id, wasm, { mode: 'install', arg: enc([IDL.Text], ['bench']) });
+    return { ic, id, times: HOP_MESSAGES.map((): number[] => []) };
+  };
+  const sides = [await start('main'), await start('worker')];
+  try {
+    for (const [k, m] of HOP_MESSAGES.entries()) {
+      for (const s of sides) await m.call(s.ic, s.id); // warm up
+      for (let i = 0; i < m.runs; i++) {
+        for (const s of sides) {
+          const t = performance.now();
+          await m.call(s.ic, s.id);
+          s.times[k].push(performance.now() - t);
+        }
+      }
+    }
+  } finally {
+    for (const s of sides) await s.ic.close();
+  }
+  const [main, worker] = sides.map((s) => s.times.map(median));
+  const lines = [
+    '',
+    'Worker-thread hop (median ms; ratio = worker / calling thread in the same run; rollback and metering on, in memory).',
+    '',
+    '| message | calling thread | worker thread | ratio | added |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const [k, m] of HOP_MESSAGES.entries()) {
+    lines.push(
+      `| ${m.name} | ${main[k].toFixed(3)} ms | ${worker[k].toFixed(3)} ms | ${(worker[k] / main[k]).toFixed(2)}x | ${(worker[k] - main[k]).toFixed(3)} ms |`,
+    );
+  }
   console.log(lines.join('\n'));
 }

@@ -171,7 +171,9 @@ describe('this thread stays responsive', () => {
 
   const ping = (): Promise<string> =>
     new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+      // A fresh connection each time: a kept-alive socket can time out on the
+      // server side while the calling thread is blocked (ECONNRESET).
+      request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
         res.on('end', () => resolve(body));
