@@ -6,7 +6,7 @@
 // answers while a long message executes.
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { IDL } from '@dfinity/candid';
@@ -246,6 +246,17 @@ describe('worker lifecycle', () => {
       expect(ic.timeNs()).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
     } finally {
       await ic.close();
+    }
+  });
+
+  it('a runtime that cannot start rejects create() with the worker'"'"'s error', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'local-ic-thread-bad-'));
+    try {
+      const file = path.join(dir, 'not-a-directory');
+      writeFileSync(file, 'x');
+      await expect(LocalIC.create({ thread: 'worker', dataDir: path.join(file, 'ic') })).rejects.toThrow(/ENOTDIR|not a directory/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
