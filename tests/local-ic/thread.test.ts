@@ -249,7 +249,7 @@ describe('worker lifecycle', () => {
     }
   });
 
-  it('a runtime that cannot start rejects create() with the worker'"'"'s error', async () => {
+  it("a runtime that cannot start rejects create() with the worker's error", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'local-ic-thread-bad-'));
     try {
       const file = path.join(dir, 'not-a-directory');
