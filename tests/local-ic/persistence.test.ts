@@ -123,11 +123,12 @@ describe('restart', () => {
     }
   });
 
-  it('survives SIGKILL of a process that is committing updates', async () => {
+  // On the worker thread, too: a reply reaches the main thread only after the worker made it durable.
+  it.each(['main', 'worker'] as const)('survives SIGKILL of a process that is committing updates (runtime on the %s thread)', async (thread) => {
     const dir = dataDir();
     const wasmPath = buildCanister('runtime_fixture');
     const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], {
-      env: { ...process.env, LOCAL_IC_CHILD: JSON.stringify({ dataDir: dir, wasmPath }) },
+      env: { ...process.env, LOCAL_IC_CHILD: JSON.stringify({ dataDir: dir, wasmPath, thread }) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -1,7 +1,7 @@
 // A process that runs the local IC on a data directory and commits updates in
 // a loop, printing `COMMITTED <i>` after update i returned, so the crash test
 // knows what must survive a SIGKILL. Config (JSON) in LOCAL_IC_CHILD:
-// { dataDir, wasmPath }.
+// { dataDir, wasmPath, thread? } (thread: where the runtime executes, as in LocalIC.create).
 import { readFileSync } from 'node:fs';
 import { IDL } from '@dfinity/candid';
 import { LocalIC } from '../../../canister/local/index.js';
@@ -9,10 +9,11 @@ import { LocalIC } from '../../../canister/local/index.js';
 interface ChildConfig {
   dataDir: string;
   wasmPath: string;
+  thread?: 'main' | 'worker';
 }
 
 const config = JSON.parse(process.env.LOCAL_IC_CHILD ?? '{}') as ChildConfig;
-const ic = await LocalIC.create({ dataDir: config.dataDir, clock: 'manual', log: () => undefined });
+const ic = await LocalIC.create({ dataDir: config.dataDir, clock: 'manual', log: () => undefined, thread: config.thread });
 let [id] = ic.canisterIds();
 if (!id) {
   id = await ic.createCanister();
