@@ -114,7 +114,11 @@ function toOutcome(r: Response | Reject): Outcome {
 
 function toCallResult(outcome: Outcome, instructions: bigint): CallResult {
   if (outcome.kind === 'reply') return { status: 'replied', reply: outcome.data, instructions };
-  return { status: 'rejected', ...outcome.reject, instructions };
+  return rejected(outcome.reject, instructions);
+}
+
+function rejected(reject: Reject, instructions = 0n): CallResult {
+  return { status: 'rejected', ...reject, instructions };
 }
 
 export class LocalIC implements LocalICApi {
@@ -308,12 +312,7 @@ export class LocalIC implements LocalICApi {
       restore();
       throw new InstallCodeError(error);
     }
-    const { blocks } = c.stable.commit();
-    c.commitHeap();
-    c.version += 1n;
-    c.lastInstallArg = arg;
-    c.broken = undefined;
-    return blocks;
+    return this.commitInstall(c, arg);
   }
 
   /** upgrade: pre_upgrade on the old instance, fresh heap, start and post_upgrade; stable memory kept. */
@@ -348,6 +347,11 @@ export class LocalIC implements LocalICApi {
       restore();
       throw new InstallCodeError(error);
     }
+    return this.commitInstall(c, arg);
+  }
+
+  /** Makes a successful install, reinstall or upgrade final; returns the stable-memory blocks it changed. */
+  private commitInstall(c: Canister, arg: Uint8Array): number[] {
     const { blocks } = c.stable.commit();
     c.commitHeap();
     c.version += 1n;
@@ -390,21 +394,37 @@ export class LocalIC implements LocalICApi {
 
   // --- ingress ---
 
+  /**
+   * What update and query calls share before the canister runs: the size
+   * bound (refused before the message is queued), the queue, the clock, and a
+   * canister that exists, has a module and was not left broken by a failed
+   * restart.
+   */
+  private ingress(
+    canisterId: Principal,
+    arg: Uint8Array,
+    run: (c: Canister) => CallResult | Promise<CallResult>,
+  ): Promise<CallResult> {
+    if (arg.length > MAX_INGRESS_BYTES) {
+      return Promise.resolve(rejected(rejects.payloadTooLarge(arg.length, MAX_INGRESS_BYTES)));
+    }
+    return this.serial(() => {
+      this.tick();
+      const c = this.canister(canisterId);
+      if (!c) return rejected(rejects.canisterNotFound(canisterId.toText()));
+      if (!c.hasModule) return rejected(rejects.noModule(c.idText));
+      if (c.broken) return rejected(c.broken);
+      return run(c);
+    });
+  }
+
   update(
     canisterId: Principal,
     method: string,
     arg: Uint8Array,
     opts: { caller?: Principal } = {},
   ): Promise<CallResult> {
-    if (arg.length > MAX_INGRESS_BYTES) {
-      return Promise.resolve(toCallResult({ kind: 'reject', reject: rejects.payloadTooLarge(arg.length, MAX_INGRESS_BYTES) }, 0n));
-    }
-    return this.serial(async () => {
-      this.tick();
-      const c = this.canister(canisterId);
-      if (!c) return toCallResult({ kind: 'reject', reject: rejects.canisterNotFound(canisterId.toText()) }, 0n);
-      if (!c.hasModule) return toCallResult({ kind: 'reject', reject: rejects.noModule(c.idText) }, 0n);
-      if (c.broken) return toCallResult({ kind: 'reject', reject: c.broken }, 0n);
+    return this.ingress(canisterId, arg, async (c) => {
       const caller = (opts.caller ?? Principal.anonymous()).toUint8Array();
 
       let entry = `canister_update ${method}`;
@@ -414,7 +434,7 @@ export class LocalIC implements LocalICApi {
           entry = `canister_query ${method}`;
           kind = 'replicated_query';
         } else {
-          return toCallResult({ kind: 'reject', reject: rejects.methodNotFound(c.idText, 'update', method) }, 0n);
+          return rejected(rejects.methodNotFound(c.idText, 'update', method));
         }
       }
       if (c.exports('canister_inspect_message')) {
@@ -427,8 +447,8 @@ export class LocalIC implements LocalICApi {
           limit: this.limits.query,
         });
         const res = c.execute(inspect, 'canister_inspect_message', 'discard');
-        if (res.error) return toCallResult({ kind: 'reject', reject: res.error }, res.instructions);
-        if (!inspect.accepted) return toCallResult({ kind: 'reject', reject: rejects.inspectRejected(c.idText) }, res.instructions);
+        if (res.error) return rejected(res.error, res.instructions);
+        if (!inspect.accepted) return rejected(rejects.inspectRejected(c.idText), res.instructions);
       }
 
       let settled: CallResult | undefined;
@@ -450,7 +470,7 @@ export class LocalIC implements LocalICApi {
       if (!settled) {
         // Every call this message made was answered inside the drain, so an
         // open call context here means nothing will ever reply.
-        settled = toCallResult({ kind: 'reject', reject: rejects.didNotReply(c.idText) }, cc.instructions);
+        settled = rejected(rejects.didNotReply(c.idText), cc.instructions);
       }
       return settled;
     });
@@ -462,21 +482,13 @@ export class LocalIC implements LocalICApi {
     arg: Uint8Array,
     opts: { caller?: Principal; certificate?: Uint8Array } = {},
   ): Promise<CallResult> {
-    if (arg.length > MAX_INGRESS_BYTES) {
-      return Promise.resolve(toCallResult({ kind: 'reject', reject: rejects.payloadTooLarge(arg.length, MAX_INGRESS_BYTES) }, 0n));
-    }
-    return this.serial(() => {
-      this.tick();
-      const c = this.canister(canisterId);
-      if (!c) return toCallResult({ kind: 'reject', reject: rejects.canisterNotFound(canisterId.toText()) }, 0n);
-      if (!c.hasModule) return toCallResult({ kind: 'reject', reject: rejects.noModule(c.idText) }, 0n);
-      if (c.broken) return toCallResult({ kind: 'reject', reject: c.broken }, 0n);
+    return this.ingress(canisterId, arg, (c) => {
       let entry = `canister_query ${method}`;
       if (!c.exports(entry)) {
         // Composite queries run as plain queries here; a call from one traps.
         entry = `canister_composite_query ${method}`;
         if (!c.exports(entry)) {
-          return toCallResult({ kind: 'reject', reject: rejects.methodNotFound(c.idText, 'query', method) }, 0n);
+          return rejected(rejects.methodNotFound(c.idText, 'query', method));
         }
       }
       const msg = newMessage({
@@ -489,8 +501,8 @@ export class LocalIC implements LocalICApi {
         certificate: opts.certificate,
       });
       const res = c.execute(msg, entry, 'discard');
-      if (res.error) return toCallResult({ kind: 'reject', reject: res.error }, res.instructions);
-      if (!res.response) return toCallResult({ kind: 'reject', reject: rejects.didNotReply(c.idText) }, res.instructions);
+      if (res.error) return rejected(res.error, res.instructions);
+      if (!res.response) return rejected(rejects.didNotReply(c.idText), res.instructions);
       return toCallResult(toOutcome(res.response), res.instructions);
     });
   }
