@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Ed25519KeyIdentity } from '@dfinity/identity';
+import type { Ed25519KeyIdentity } from '@dfinity/identity';
 import { Principal } from '@dfinity/principal';
 import { buildCanister, candidPath } from '../scripts/build.js';
+import { loadOrCreateIdentityFile } from './identity-file.js';
 import { addMetadata, type LocalIC } from './index.js';
 
 export const CANISTER_IDS_FILE = 'canister_ids.json';
@@ -63,17 +64,7 @@ function writeCanisterIds(dataDir: string, ids: CanisterIds): void {
 
 /** The local deployer identity (controller of locally deployed canisters), created once. */
 export function loadOrCreateDeployerIdentity(dir: string): Ed25519KeyIdentity {
-  const file = path.join(dir, DEPLOYER_IDENTITY_FILE);
-  try {
-    return Ed25519KeyIdentity.fromJSON(readFileSync(file, 'utf8'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} is not an Ed25519 identity`, { cause: error });
-  }
-  const identity = Ed25519KeyIdentity.generate();
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify(identity.toJSON()), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-  return identity;
+  return loadOrCreateIdentityFile(path.join(dir, DEPLOYER_IDENTITY_FILE));
 }
 
 /** The Wasm as it will be installed: the built module with its Candid interface embedded. */
