@@ -9,14 +9,14 @@
 //   FOREVER_SKIP_APP_BUILD=1: serve build/ as it is
 //
 // The app learns where everything is from GET /api/config (also /env.json).
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Context, Hono } from 'hono';
+import { buildAppIfStale } from '../scripts/app-build.js';
 import { identityProviderUrl } from '../canister/local/http/local-ic-http.js';
 import { createServerApp, createServerDeps } from './app.js';
 import { serverConfigFromEnv } from './config.js';
@@ -34,22 +34,6 @@ const port = env.PORT === undefined || env.PORT === '' ? 4943 : Number(env.PORT)
 if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${env.PORT}`);
 const buildDir = path.join(root, 'build');
 
-/** The app bundle is rebuilt when a source is newer than build/index.html. */
-function buildAppIfStale(): void {
-  if (env.FOREVER_SKIP_APP_BUILD === '1' || !existsSync(path.join(root, 'vite.config.ts'))) return;
-  const newest = (p: string): number => {
-    if (!existsSync(p)) return 0;
-    const s = statSync(p);
-    if (!s.isDirectory()) return s.mtimeMs;
-    return readdirSync(p).reduce((m, f) => Math.max(m, newest(path.join(p, f))), 0);
-  };
-  const built = existsSync(path.join(buildDir, 'index.html')) ? statSync(path.join(buildDir, 'index.html')).mtimeMs : 0;
-  const inputs = ['src', 'src-worker', 'static', 'svelte.config.js', 'vite.config.ts'].map((p) => newest(path.join(root, p)));
-  if (Math.max(...inputs) <= built) return;
-  logger.info('AppBuild', { dir: buildDir });
-  execFileSync(path.join(root, 'node_modules/.bin/vite'), ['build'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-}
-
 /** CANISTER_ID, else dfx's canister_ids.json at the project root (`forever.ic`). */
 function remoteCanisterId(): string {
   if (env.CANISTER_ID) return env.CANISTER_ID;
@@ -63,7 +47,8 @@ function remoteCanisterId(): string {
   throw new Error('IC_HOST is set: set CANISTER_ID (or deploy with dfx so canister_ids.json names forever.ic)');
 }
 
-buildAppIfStale();
+// The app bundle is rebuilt when an input is newer than build/index.html.
+if (env.FOREVER_SKIP_APP_BUILD !== '1') buildAppIfStale({ root, onBuild: (dir) => logger.info('AppBuild', { dir }) });
 
 // Listen first: in local mode the server's own IC adapter talks to this origin.
 let app: Hono | undefined;
