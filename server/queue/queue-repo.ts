@@ -2,9 +2,9 @@
 // `processing` with a fresh claim token and a lease; only the holder of the
 // token can finish it, and a row whose lease ran out (its worker died) is due
 // again. PostgreSQL skips rows another worker has locked; SQLite has one writer.
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { Engine } from '../db/database.js';
-import type { Database, QueueRow } from '../db/schema.js';
+import type { Database, QueueRow, UploadQueueTable } from '../db/schema.js';
 import { toIso } from '../services/time.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -42,55 +42,45 @@ export async function claimDue(
   });
 }
 
+/**
+ * Finishes a claimed row: the update applies only while the row is still
+ * `processing` under this token; false when the claim was lost (lease expired
+ * and taken by another worker).
+ */
+async function finishClaim(db: Db, id: string, token: string, values: Updateable<UploadQueueTable>): Promise<boolean> {
+  const r = await db
+    .updateTable('upload_queue')
+    .set({ ...values, claim_token: null, claimed_until: null })
+    .where('id', '=', id)
+    .where('status', '=', 'processing')
+    .where('claim_token', '=', token)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
 
 /** Marks a claimed row stored; false when the claim was lost (lease expired and taken). */
-export async function markStored(db: Db, id: string, token: string, now: Date): Promise<boolean> {
-  const r = await db
-    .updateTable('upload_queue')
-    .set({ status: 'stored', claim_token: null, claimed_until: null, error_message: null, completed_at: toIso(now), updated_at: toIso(now) })
-    .where('id', '=', id)
-    .where('status', '=', 'processing')
-    .where('claim_token', '=', token)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+export function markStored(db: Db, id: string, token: string, now: Date): Promise<boolean> {
+  return finishClaim(db, id, token, { status: 'stored', error_message: null, completed_at: toIso(now), updated_at: toIso(now) });
 }
 
-export async function markRetry(db: Db, id: string, token: string, retryCount: number, nextRetryAt: Date, error: string, now: Date): Promise<boolean> {
-  const r = await db
-    .updateTable('upload_queue')
-    .set({
-      status: 'pending',
-      retry_count: retryCount,
-      next_retry_at: toIso(nextRetryAt),
-      claim_token: null,
-      claimed_until: null,
-      error_message: error,
-      updated_at: toIso(now),
-    })
-    .where('id', '=', id)
-    .where('status', '=', 'processing')
-    .where('claim_token', '=', token)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+export function markRetry(db: Db, id: string, token: string, retryCount: number, nextRetryAt: Date, error: string, now: Date): Promise<boolean> {
+  return finishClaim(db, id, token, {
+    status: 'pending',
+    retry_count: retryCount,
+    next_retry_at: toIso(nextRetryAt),
+    error_message: error,
+    updated_at: toIso(now),
+  });
 }
 
-export async function markFailed(db: Db, id: string, token: string, retryCount: number, error: string, now: Date): Promise<boolean> {
-  const r = await db
-    .updateTable('upload_queue')
-    .set({
-      status: 'failed',
-      retry_count: retryCount,
-      claim_token: null,
-      claimed_until: null,
-      error_message: error,
-      completed_at: toIso(now),
-      updated_at: toIso(now),
-    })
-    .where('id', '=', id)
-    .where('status', '=', 'processing')
-    .where('claim_token', '=', token)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+export function markFailed(db: Db, id: string, token: string, retryCount: number, error: string, now: Date): Promise<boolean> {
+  return finishClaim(db, id, token, {
+    status: 'failed',
+    retry_count: retryCount,
+    error_message: error,
+    completed_at: toIso(now),
+    updated_at: toIso(now),
+  });
 }
 
 export async function queueDepth(db: Kysely<Database>): Promise<number> {
