@@ -14,7 +14,7 @@ import type { BlobStore } from '../blob/blob-store.js';
 import { BlobStoreError } from '../blob/blob-store.js';
 import { sha256Hex } from '../blob/hash.js';
 import { ApiError } from '../errors.js';
-import { sql, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, QueueRow } from '../db/schema.js';
 import { backoffDelayMs } from '../queue/backoff.js';
 import type { ResolvedQueueConfig } from '../config.js';
@@ -68,15 +68,8 @@ export async function acceptUpload(
     if (edge && edge.content_hash === hash && edge.present === 1) {
       return { kind: 'already' as const, location: edge.location ?? `blob:sha256/${hash}` };
     }
-    const active = await trx
-      .selectFrom('upload_queue')
-      .select('id')
-      .where('user_id', '=', userId)
-      .where('memory_id', '=', req.memory_id)
-      .where('content_hash', '=', hash)
-      .where('status', 'in', ['pending', 'processing'])
-      .executeTakeFirst();
-    if (active) return { kind: 'queued' as const, queueId: active.id };
+    const active = await activeQueueItem(trx, userId, req.memory_id, hash);
+    if (active) return { kind: 'queued' as const, queueId: active };
 
     const counting = edge && edge.content_hash !== null && edge.sync_state !== 'failed';
     if (!(counting && edge.content_hash === hash)) {
@@ -138,6 +131,28 @@ export async function acceptUpload(
     const queueId = await enqueueFailedUpload(ctx, deps, userId, req, hash, bytes);
     return { status: 'pending_retry', queue_id: queueId, content_hash: hash, byte_size: size };
   }
+}
+
+/**
+ * The id of the queue item still working on these bytes for this memory
+ * (pending or processing), if there is one; the queue's partial unique index
+ * allows at most one.
+ */
+async function activeQueueItem(
+  db: Kysely<Database> | Transaction<Database>,
+  userId: string,
+  memoryId: string,
+  hash: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('upload_queue')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('memory_id', '=', memoryId)
+    .where('content_hash', '=', hash)
+    .where('status', 'in', ['pending', 'processing'])
+    .executeTakeFirst();
+  return row?.id;
 }
 
 /** Marks the blob edge present if it still describes `hash` (a newer upload may have replaced it). */
@@ -212,15 +227,8 @@ export async function enqueueFailedUpload(
   if (!inserted) {
     // A concurrent request queued the same bytes first: join its item.
     await fs.rm(tempFile, { force: true });
-    const existing = await ctx.db
-      .selectFrom('upload_queue')
-      .select('id')
-      .where('user_id', '=', userId)
-      .where('memory_id', '=', req.memory_id)
-      .where('content_hash', '=', hash)
-      .where('status', 'in', ['pending', 'processing'])
-      .executeTakeFirst();
-    if (existing) return existing.id;
+    const existing = await activeQueueItem(ctx.db, userId, req.memory_id, hash);
+    if (existing) return existing;
     throw new ApiError('STORAGE_QUEUE_FAILED', 'Unable to persist upload retry');
   }
   ctx.metrics.queueEnqueued.inc({ bucket: req.bucket });
