@@ -1,38 +1,42 @@
 // The upload engine in Chromium through the minimal page and the service
-// worker, against the local IC and the server on one origin: going offline
-// mid-upload, closing the tab mid-upload (the service worker finishes on a
-// Background Sync event), reloading mid-upload, and an expired delegation.
+// worker, against the product as `npm start` runs it (a child process: the
+// local IC on its worker thread, the server verifying presence with its own
+// registered identity): going offline mid-upload, closing the tab mid-upload
+// (the service worker finishes on a Background Sync event), reloading
+// mid-upload, and an expired delegation.
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import type { Identity } from '@dfinity/agent';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
 import type { Page } from 'playwright-core';
-import { grantDelegation } from './support/app-stack';
-import { startAppProcess, type AppProcess } from './support/app-process';
-import { launchChromium, type LaunchedBrowser } from './support/chromium';
+import { browserSuite } from './support/browser-suite';
+import { canisterUsage } from './support/canister-usage';
+import { npmStart } from './support/npm-start';
+import { grantDelegation } from './support/sign-in';
 import { item, openApp, pickFile, waitForState } from './support/upload-page';
 
 const MiB = 1024 * 1024;
 const HOUR = 3_600_000;
-let stack: AppProcess;
-let browser: LaunchedBrowser | null = null;
+// A fresh profile per test: no queue, service worker or keys carried over.
+const suite = browserSuite(npmStart, { browser: 'per-test' });
 
-beforeAll(async () => {
-  stack = await startAppProcess();
-}, 180_000);
-afterAll(async () => stack?.close());
-afterEach(async () => {
-  await browser?.close();
-  browser = null;
-});
+/** get_usage as the user, through the IC interface of the running server. */
+const usage = (user: Identity) => canisterUsage(suite.stack, user);
 
-/** Fresh profile, app open, signed in (delegation granted, page reloaded so the auth client sees it). */
+/**
+ * Fresh profile, app open, signed in (delegation granted, page reloaded so the
+ * auth client sees it). Sign-in writes the delegation into `auth-client-db`
+ * rather than going through the dev identity provider's popup: the popup flow
+ * is covered by upload-npm-start.test.ts, and the last test here needs a
+ * delegation that expires in seconds, which the popup cannot issue.
+ */
 async function signedInPage(query = '') {
-  browser = await launchChromium();
-  const page = await browser.context.newPage();
-  const mode = await openApp(page, stack.origin, query);
+  const { origin } = suite.stack;
+  const page = await suite.browser.context.newPage();
+  const mode = await openApp(page, origin, query);
   const user = Ed25519KeyIdentity.generate();
   await grantDelegation(page, HOUR, user);
-  await openApp(page, stack.origin, query);
+  await openApp(page, origin, query);
   await page.waitForSelector('[data-testid=principal]');
   return { page, user, mode };
 }
@@ -57,22 +61,22 @@ describe('uploads in Chromium', () => {
     expect(mode).toBe('service-worker');
     await pickFile(page, 'offline.bin', randomBytes(6 * MiB));
     await page.waitForSelector('[data-testid=item][data-state=uploading]:not([data-chunks-sent="0"])');
-    await browser!.context.setOffline(true);
+    await suite.browser.context.setOffline(true);
     await waitForState(page, 'waiting-retry');
     expect(await item(page).getAttribute('data-error-code')).toBe('Network');
-    await browser!.context.setOffline(false);
+    await suite.browser.context.setOffline(false);
     await waitForState(page, 'recorded');
-    expect(await stack.usage(user)).toMatchObject({ memories: 1n, assets: 1n, active_uploads: 0 });
+    expect(await usage(user)).toMatchObject({ memories: 1n, assets: 1n, active_uploads: 0 });
   });
 
   it('finishes in the service worker after the tab is closed (Background Sync)', async () => {
     const { page, user } = await signedInPage();
     // A page outside the app's origin keeps the browser open and gives us a DevTools session.
-    const observer = await browser!.context.newPage();
-    const cdp = await browser!.context.newCDPSession(observer);
+    const observer = await suite.browser.context.newPage();
+    const cdp = await suite.browser.context.newCDPSession(observer);
     const registrations: string[] = [];
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }) => {
-      for (const r of e.registrations) if (r.scopeURL.startsWith(stack.origin) && !r.isDeleted && !registrations.includes(r.registrationId)) registrations.push(r.registrationId);
+      for (const r of e.registrations) if (r.scopeURL.startsWith(suite.stack.origin) && !r.isDeleted && !registrations.includes(r.registrationId)) registrations.push(r.registrationId);
     });
     await cdp.send('ServiceWorker.enable');
 
@@ -81,17 +85,17 @@ describe('uploads in Chromium', () => {
     await page.close();
     // The browser may stop a worker with no pages at any time; do it now, mid-upload.
     await cdp.send('ServiceWorker.stopAllWorkers');
-    const before = await stack.usage(user);
+    const before = await usage(user);
     expect(before.assets).toBe(0n);
 
     expect(registrations).toHaveLength(1);
-    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: stack.origin, registrationId: registrations[0], tag: 'forever-upload', lastChance: false });
-    await expect.poll(async () => (await stack.usage(user)).assets, { timeout: 120_000, interval: 250 }).toBe(1n);
-    expect(await stack.usage(user)).toMatchObject({ memories: 1n, active_uploads: 0 });
+    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: suite.stack.origin, registrationId: registrations[0], tag: 'forever-upload', lastChance: false });
+    await expect.poll(async () => (await usage(user)).assets, { timeout: 120_000, interval: 250 }).toBe(1n);
+    expect(await usage(user)).toMatchObject({ memories: 1n, active_uploads: 0 });
 
     // The queue (read by a new page) says recorded, and no confirmed chunk went out twice.
-    const again = await browser!.context.newPage();
-    await openApp(again, stack.origin);
+    const again = await suite.browser.context.newPage();
+    await openApp(again, suite.stack.origin);
     await waitForState(again, 'recorded');
     await expectNoChunkSentTwice(again);
   });
@@ -106,28 +110,27 @@ describe('uploads in Chromium', () => {
     await waitForState(page, 'recorded');
     expect(await item(page).getAttribute('data-chunk-count')).toBe('6');
     await expectNoChunkSentTwice(page);
-    expect(await stack.usage(user)).toMatchObject({ memories: 1n, assets: 1n });
+    expect(await usage(user)).toMatchObject({ memories: 1n, assets: 1n });
   });
 
   it('parks an item whose delegation expired until the user signs in again', async () => {
-    browser = await launchChromium();
-    const page = await browser.context.newPage();
-    await openApp(page, stack.origin);
+    const page = await suite.browser.context.newPage();
+    await openApp(page, suite.stack.origin);
     const ttl = 1_500;
     const granted = Date.now();
     const user = Ed25519KeyIdentity.generate();
     await grantDelegation(page, ttl, user);
     // Wait out the delegation (a known instant, not an event).
     await new Promise((r) => setTimeout(r, Math.max(0, granted + ttl - Date.now()) + 100));
-    await openApp(page, stack.origin);
+    await openApp(page, suite.stack.origin);
     await pickFile(page, 'parked.bin', randomBytes(MiB + 1));
     await waitForState(page, 'needs-sign-in');
-    expect(await stack.usage(user)).toMatchObject({ memories: 0n });
+    expect(await usage(user)).toMatchObject({ memories: 0n });
 
     // Sign in again (the same user): the page drains on load and the item continues.
     await grantDelegation(page, HOUR, user);
-    await openApp(page, stack.origin);
+    await openApp(page, suite.stack.origin);
     await waitForState(page, 'recorded');
-    expect(await stack.usage(user)).toMatchObject({ memories: 1n, assets: 1n });
+    expect(await usage(user)).toMatchObject({ memories: 1n, assets: 1n });
   });
 });

@@ -2,28 +2,21 @@
 // must equal Node's SHA-256 of the same 50 MB of random bytes; cancelling
 // stops a job.
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalStack } from '../client/support/local-stack';
+import { describe, expect, it } from 'vitest';
 import { hashWorkerPath, startAppStack } from './support/app-stack';
-import { launchChromium, type LaunchedBrowser } from './support/chromium';
+import { browserSuite } from './support/browser-suite';
 
 const DATA = randomBytes(50 * 1024 * 1024);
-let stack: LocalStack;
-let browser: LaunchedBrowser;
-
-beforeAll(async () => {
-  stack = await startAppStack((root) => root.get('/test-data/random.bin', (c) => c.body(DATA, 200, { 'content-type': 'application/octet-stream' })));
-  browser = await launchChromium();
-}, 180_000);
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+// The app's files and the test data from one origin; no canister calls here.
+const suite = browserSuite(
+  () => startAppStack((root) => root.get('/test-data/random.bin', (c) => c.body(DATA, 200, { 'content-type': 'application/octet-stream' }))),
+  { browser: 'per-file' },
+);
 
 describe('hash worker (Chromium)', () => {
   it("hashes a 50 MB random file to Node's SHA-256, with progress, off the main thread", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(`${stack.origin}/manifest.webmanifest`);
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.stack.origin}/manifest.webmanifest`);
     const result = await page.evaluate(async (workerUrl) => {
       const blob = await (await fetch('/test-data/random.bin')).blob();
       const worker = new Worker(workerUrl, { type: 'module' });
@@ -48,8 +41,8 @@ describe('hash worker (Chromium)', () => {
   });
 
   it('cancels a running job', async () => {
-    const page = await browser.context.newPage();
-    await page.goto(`${stack.origin}/manifest.webmanifest`);
+    const page = await suite.browser.context.newPage();
+    await page.goto(`${suite.stack.origin}/manifest.webmanifest`);
     const outcome = await page.evaluate(async (workerUrl) => {
       const blob = await (await fetch('/test-data/random.bin')).blob();
       const worker = new Worker(workerUrl, { type: 'module' });

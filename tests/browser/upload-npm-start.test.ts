@@ -3,25 +3,16 @@
 // pick a file, and the service worker stores it on the canister and records
 // its edges on the server (whose presence check asks the canister).
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type LaunchedBrowser } from './support/chromium';
-import { npmStart, type StartedServer } from './support/npm-start';
+import { describe, expect, it } from 'vitest';
+import { browserSuite } from './support/browser-suite';
+import { npmStart } from './support/npm-start';
 import { item, openApp, pickFile, waitForState } from './support/upload-page';
 
-let server: StartedServer;
-let browser: LaunchedBrowser;
-
-beforeAll(async () => {
-  server = await npmStart();
-  browser = await launchChromium();
-}, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const suite = browserSuite(npmStart, { browser: 'per-file' });
 
 describe('npm start in Chromium', () => {
   it('signs in with the dev identity provider and stores a file', async () => {
+    const { browser, stack: server } = suite;
     const page = await browser.context.newPage();
     expect(await openApp(page, server.origin)).toBe('service-worker');
     const [popup] = await Promise.all([browser.context.waitForEvent('page'), page.click('[data-testid=sign-in]')]);

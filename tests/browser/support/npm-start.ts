@@ -1,5 +1,8 @@
 // Runs `npm start` (server/main.ts) as a child process on a free port with a
-// throwaway data directory, and reports its origin from the ServerReady log.
+// throwaway data directory, and reports its origin and canister from the
+// ServerReady log. The product as shipped: the local IC executing on its
+// worker thread, the `forever` canister deployed by the server, the server's
+// identity registered as the canister's presence verifier.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +11,7 @@ import { createInterface } from 'node:readline';
 
 export interface StartedServer {
   origin: string;
+  canisterId: string;
   close(): Promise<void>;
 }
 
@@ -19,15 +23,16 @@ export async function npmStart(): Promise<StartedServer> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
-  const origin = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<{ url: string; canister_id: string }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code} before it was ready`)));
     lines.on('line', (line) => {
       if (!line.includes('"ServerReady"')) return;
-      resolve((JSON.parse(line) as { url: string }).url);
+      resolve(JSON.parse(line) as { url: string; canister_id: string });
     });
   });
   return {
-    origin,
+    origin: ready.url,
+    canisterId: ready.canister_id,
     async close() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
