@@ -5,15 +5,9 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import type { CallResult, IcRuntime } from '../../../canister/local/http/runtime.js';
+import { protocolMethods } from './http-fixture-idl.js';
 
-export const echoIdl: IDL.InterfaceFactory = ({ IDL }) =>
-  IDL.Service({
-    whoami: IDL.Func([], [IDL.Principal], []),
-    whoami_query: IDL.Func([], [IDL.Principal], ['query']),
-    increment: IDL.Func([], [IDL.Nat64], []),
-    count: IDL.Func([], [IDL.Nat64], ['query']),
-    trap_after_increment: IDL.Func([], [IDL.Nat64], []),
-  });
+export const echoIdl: IDL.InterfaceFactory = ({ IDL }) => IDL.Service(protocolMethods(IDL));
 
 export class EchoRuntime implements IcRuntime {
   readonly canisterId = Principal.fromText('rrkah-fqaaa-aaaaa-aaaaq-cai');

@@ -1,13 +1,18 @@
 // Candid interface of tests/fixtures/http_fixture (as `azle build` writes it).
 import type { IDL } from '@dfinity/candid';
 
+/** The fixture's protocol methods (identity, a counter, a trap); the TypeScript stand-in in echo-runtime.ts answers exactly these. */
+export const protocolMethods = (I: Parameters<IDL.InterfaceFactory>[0]['IDL']) => ({
+  whoami: I.Func([], [I.Principal], []),
+  whoami_query: I.Func([], [I.Principal], ['query']),
+  increment: I.Func([], [I.Nat64], []),
+  count: I.Func([], [I.Nat64], ['query']),
+  trap_after_increment: I.Func([], [I.Nat64], []),
+});
+
 export const httpFixtureIdl: IDL.InterfaceFactory = ({ IDL }) =>
   IDL.Service({
-    whoami: IDL.Func([], [IDL.Principal], []),
-    whoami_query: IDL.Func([], [IDL.Principal], ['query']),
-    increment: IDL.Func([], [IDL.Nat64], []),
-    count: IDL.Func([], [IDL.Nat64], ['query']),
-    trap_after_increment: IDL.Func([], [IDL.Nat64], []),
+    ...protocolMethods(IDL),
     set_certified: IDL.Func([IDL.Vec(IDL.Nat8)], [IDL.Null], []),
     certificate: IDL.Func([], [IDL.Opt(IDL.Vec(IDL.Nat8))], ['query']),
   });
