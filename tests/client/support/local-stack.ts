@@ -1,6 +1,8 @@
 // The whole back end in one Node process for the client suites: the local IC
 // with the azle-built `forever` canister, its HTTP interface and the Hono
-// server (SQLite in a temp dir) on one origin, served on a real socket, and a
+// server (SQLite in a temp dir; its presence checks signed by its own
+// identity, registered as a verifier as `npm start` does) on one origin,
+// served on a real socket, and a
 // signed-in browser identity (ECDSA session key + delegation chain) written
 // to (fake) IndexedDB exactly where @dfinity/auth-client keeps it.
 import 'fake-indexeddb/auto';
@@ -20,17 +22,14 @@ import { loadOrCreateKeys } from '../../../canister/local/http/keys.js';
 import { buildCanister } from '../../../canister/scripts/build.js';
 import { createServerApp, createServerDeps } from '../../../server/app.js';
 import type { ClientConfig } from '../../../src/lib/upload/client-config';
-import { idlFactory } from '../../../src/declarations/forever/forever.did.js';
-import { IcUnavailableError, type IcMemoryPresence, type PresenceVerifier } from '../../../server/ic/types.js';
-import { Principal } from '@dfinity/principal';
+import { createCanisterAdapters } from '../../../server/ic/canister-client.js';
+import { registerPresenceVerifier } from '../../../server/ic/local-network.js';
 
 export interface LocalStack {
   origin: string;
   canisterId: string;
   config: ClientConfig;
   ic: LocalIC;
-  /** Requests that reached the IC interface, by path kind. */
-  icRequests: { method: string; path: string }[];
   close(): Promise<void>;
 }
 
@@ -43,21 +42,19 @@ export async function startLocalStack(
 ): Promise<LocalStack> {
   const dir = mkdtempSync(join(tmpdir(), 'forever-client-'));
   const ic = await LocalIC.create();
-  // The server asks `verify_presence` as a controller (the canister answers
-  // only controllers and its verifier set); the server's IC port is injectable.
+  // As `npm start` sets it up: the controller registers the server's own
+  // identity as a presence verifier, and the server asks `verify_presence`
+  // with it through the IC interface (server/ic/canister-client.ts).
   const admin = Ed25519KeyIdentity.generate().getPrincipal();
+  const serverIdentity = Ed25519KeyIdentity.generate();
   const canister = await ic.createCanister({ controllers: [admin] });
   await ic.installCode(canister, new Uint8Array(readFileSync(buildCanister('forever'))), { mode: 'install', arg: IDL.encode([], []) });
+  await registerPresenceVerifier(ic, canister, admin, serverIdentity.getPrincipal());
   const iface = new IcHttpInterface({ runtime: ic, keys: loadOrCreateKeys(), onTiming: opts.onTiming });
-  const icRequests: { method: string; path: string }[] = [];
 
   // The server's IC adapters need the origin, known only once listening.
   let origin = '';
   const root = new Hono();
-  root.use('/api/v*/*', async (c, next) => {
-    icRequests.push({ method: c.req.method, path: c.req.path });
-    await next();
-  });
   root.route('/', createIcHttpApp(iface));
   let server: ServerType | null = null;
   await new Promise<void>((resolve) => {
@@ -71,7 +68,7 @@ export async function startLocalStack(
     icHost: origin,
     canisterId: canister.toText(),
     fetchRootKey: true,
-    presenceVerifier: controllerPresenceVerifier(ic, canister, admin),
+    ...createCanisterAdapters({ icHost: origin, canisterId: canister.toText(), fetchRootKey: true, identity: serverIdentity }),
   });
   root.route('/', createServerApp(deps));
   const config: ClientConfig = { canisterId: canister.toText(), icHost: origin, identityProvider: `${origin}/ii/`, fetchRootKey: true, apiBase: origin };
@@ -81,40 +78,11 @@ export async function startLocalStack(
     canisterId: canister.toText(),
     config,
     ic,
-    icRequests,
     async close() {
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await deps.close();
       await ic.close();
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const service = idlFactory({ IDL }) as IDL.ServiceClass;
-const method = (name: string) => service._fields.find(([n]) => n === name)![1];
-
-/** The server's PresenceVerifier port, answered by the canister's `verify_presence` asked by a controller. */
-function controllerPresenceVerifier(ic: LocalIC, canister: Principal, admin: Principal): PresenceVerifier {
-  return {
-    async presence(owner, memoryIds) {
-      const f = method('verify_presence');
-      const r = await ic.query(canister, 'verify_presence', new Uint8Array(IDL.encode(f.argTypes, [Principal.fromText(owner), [...memoryIds]])), { caller: admin });
-      if (r.status !== 'replied') throw new IcUnavailableError(r.rejectMessage);
-      const [result] = IDL.decode(f.retTypes, r.reply) as [{ Ok: Array<{ memory_id: string; metadata_present: boolean; asset_present: boolean; sha256: [] | [Uint8Array]; size: [] | [bigint]; owner: [] | [Principal] }> } | { Err: unknown }];
-      if ('Err' in result) throw new IcUnavailableError(`verify_presence: ${JSON.stringify(Object.keys(result.Err as object))}`);
-      const out = new Map<string, IcMemoryPresence>();
-      for (const p of result.Ok) {
-        if (p.owner.length === 0 || p.owner[0].toText() !== owner) continue;
-        out.set(p.memory_id, {
-          memory_id: p.memory_id,
-          metadata_present: p.metadata_present,
-          asset_present: p.asset_present,
-          sha256: p.sha256.length ? Buffer.from(p.sha256[0]).toString('hex') : null,
-          size: p.size.length ? Number(p.size[0]) : null,
-        });
-      }
-      return out;
     },
   };
 }
