@@ -12,6 +12,7 @@ export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase
 export const MAX_FILE_BYTES = 100 * 1000 * 1000;
 export const MAX_EDGES_PER_BATCH = 5000;
 export const MAX_PRESENCE_IDS = 1000;
+export const MAX_GALLERY_PRESENCE_IDS = 100;
 export const MAX_GALLERY_MEMORIES = 100_000;
 
 export const memoryType = z.enum(MEMORY_TYPES);
@@ -73,9 +74,17 @@ export const edgesQuery = z.object({
 });
 export type EdgesQuery = z.infer<typeof edgesQuery>;
 
-export const presenceBatch = z.strictObject({
-  ids: z.array(uuid).min(1).max(MAX_PRESENCE_IDS),
-});
+/** A JSON body naming 1 to `max` ids: `{ "ids": [...] }`. */
+export const idBatch = (max: number) => z.strictObject({ ids: z.array(uuid).min(1).max(max) });
+
+/** The same list in a query string: `?ids=a,b,c` (empty items ignored). */
+export const idListQuery = (max: number) =>
+  z.object({
+    ids: z
+      .string()
+      .transform((s) => s.split(',').filter((x) => x.length > 0))
+      .pipe(z.array(uuid).min(1).max(max)),
+  });
 
 export const uploadQuery = z.object({
   memory_id: uuid,

@@ -11,30 +11,22 @@ import type { ServerDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
 import { validate } from '../http/validate.js';
-import { galleryInput, idParam, listQuery, uuid } from '../schemas.js';
+import { galleryInput, idBatch, idListQuery, idParam, listQuery, MAX_GALLERY_PRESENCE_IDS } from '../schemas.js';
 import { getGallery, galleryMemoryIds, listGalleries, upsertGallery } from '../services/galleries.js';
 import { galleriesPresence } from '../services/presence.js';
 import { jsonBodyLimit } from './limits.js';
 
-const galleryPresenceBatch = z.strictObject({ ids: z.array(uuid).min(1).max(100) });
 const memberQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
-const galleryIdsQuery = z.object({
-  ids: z
-    .string()
-    .transform((v) => v.split(',').filter((x) => x.length > 0))
-    .pipe(z.array(uuid).min(1).max(100)),
-});
-
 export function galleryRoutes(deps: ServerDeps) {
   return new Hono<AppEnv>()
-    .get('/presence', validate('query', galleryIdsQuery), async (c) => {
+    .get('/presence', validate('query', idListQuery(MAX_GALLERY_PRESENCE_IDS)), async (c) => {
       return c.json({ galleries: await galleriesPresence(deps, c.get('user').id, c.req.valid('query').ids) });
     })
-    .post('/presence', bodyLimit(jsonBodyLimit(16 * 1024)), validate('json', galleryPresenceBatch), async (c) => {
+    .post('/presence', bodyLimit(jsonBodyLimit(16 * 1024)), validate('json', idBatch(MAX_GALLERY_PRESENCE_IDS)), async (c) => {
       return c.json({ galleries: await galleriesPresence(deps, c.get('user').id, c.req.valid('json').ids) });
     })
     .get('/', validate('query', listQuery), async (c) => {

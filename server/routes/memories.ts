@@ -6,29 +6,21 @@
 //   GET  /api/memories/presence?ids= and POST /api/memories/presence {ids}  batch
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
 import type { ServerDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
 import { validate } from '../http/validate.js';
-import { idParam, listQuery, MAX_PRESENCE_IDS, memoryInput, presenceBatch, uuid } from '../schemas.js';
+import { idBatch, idListQuery, idParam, listQuery, MAX_PRESENCE_IDS, memoryInput } from '../schemas.js';
 import { getMemory, listMemories, upsertMemory } from '../services/memories.js';
 import { memoriesPresence } from '../services/presence.js';
 import { jsonBodyLimit } from './limits.js';
 
-const idsQuery = z.object({
-  ids: z
-    .string()
-    .transform((s) => s.split(',').filter((x) => x.length > 0))
-    .pipe(z.array(uuid).min(1).max(MAX_PRESENCE_IDS)),
-});
-
 export function memoryRoutes(deps: ServerDeps) {
   return new Hono<AppEnv>()
-    .get('/presence', validate('query', idsQuery), async (c) => {
+    .get('/presence', validate('query', idListQuery(MAX_PRESENCE_IDS)), async (c) => {
       return c.json({ memories: await memoriesPresence(deps, c.get('user').id, c.req.valid('query').ids) });
     })
-    .post('/presence', bodyLimit(jsonBodyLimit(64 * 1024)), validate('json', presenceBatch), async (c) => {
+    .post('/presence', bodyLimit(jsonBodyLimit(64 * 1024)), validate('json', idBatch(MAX_PRESENCE_IDS)), async (c) => {
       return c.json({ memories: await memoriesPresence(deps, c.get('user').id, c.req.valid('json').ids) });
     })
     .get('/', validate('query', listQuery), async (c) => {
