@@ -683,18 +683,7 @@ export class LocalIC implements LocalICApi {
   /** One execution round of `canister_heartbeat` for every canister that exports it. */
   private runHeartbeats(): void {
     for (const c of this.canisters.values()) {
-      if (!c.exports('canister_heartbeat')) continue;
-      const cc = this.newContext({ kind: 'system' }, c.idBytes, 'canister_heartbeat');
-      const msg = newMessage({
-        kind: 'heartbeat',
-        method: 'canister_heartbeat',
-        arg: new Uint8Array(0),
-        caller: c.idBytes,
-        time: this.now,
-        limit: this.limits.update,
-      });
-      this.afterExecution(c, cc, c.execute(msg, 'canister_heartbeat', 'commit'));
-      this.drain();
+      if (c.exports('canister_heartbeat')) this.runSystemTask(c, 'heartbeat', 'canister_heartbeat');
     }
   }
 
@@ -708,21 +697,28 @@ export class LocalIC implements LocalICApi {
       for (const c of due) {
         c.globalTimer = 0n; // deactivated before it runs, as on the IC
         this.store?.noteCommit(c, [], true);
-        if (!c.exports('canister_global_timer')) continue;
-        const cc = this.newContext({ kind: 'system' }, c.idBytes, 'canister_global_timer');
-        const msg = newMessage({
-          kind: 'global_timer',
-          method: 'canister_global_timer',
-          arg: new Uint8Array(0),
-          caller: c.idBytes,
-          time: this.now,
-          limit: this.limits.update,
-        });
-        const res = c.execute(msg, 'canister_global_timer', 'commit');
-        this.afterExecution(c, cc, res);
-        this.drain();
+        if (c.exports('canister_global_timer')) this.runSystemTask(c, 'global_timer', 'canister_global_timer');
       }
     }
+  }
+
+  /**
+   * A message the system sends on its own (heartbeat, global timer): no
+   * argument, the canister is its own caller, the update limit applies, and
+   * the calls it makes are processed before the next canister's turn.
+   */
+  private runSystemTask(c: Canister, kind: Extract<MessageKind, 'heartbeat' | 'global_timer'>, entry: string): void {
+    const cc = this.newContext({ kind: 'system' }, c.idBytes, entry);
+    const msg = newMessage({
+      kind,
+      method: entry,
+      arg: new Uint8Array(0),
+      caller: c.idBytes,
+      time: this.now,
+      limit: this.limits.update,
+    });
+    this.afterExecution(c, cc, c.execute(msg, entry, 'commit'));
+    this.drain();
   }
 
   /** With the system clock, wakes up at the earliest timer deadline. */
