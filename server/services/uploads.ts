@@ -78,33 +78,12 @@ export async function acceptUpload(
       if (total === null) throw new ApiError('STORAGE_QUOTA_EXCEEDED', 'storage quota reached');
     }
     const now = toIso(ctx.now());
+    // The blob edge now describes these bytes, not yet stored: a new edge and a replaced one alike.
+    const accepting = { present: 0, location: null, content_hash: hash, size, sync_state: 'migrating', error: null, updated_at: now } as const;
     await trx
       .insertInto('storage_edges')
-      .values({
-        user_id: userId,
-        memory_id: req.memory_id,
-        artifact: 'asset',
-        backend: 'blob',
-        present: 0,
-        location: null,
-        content_hash: hash,
-        size,
-        sync_state: 'migrating',
-        error: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .onConflict((oc) =>
-        oc.columns(['user_id', 'memory_id', 'artifact', 'backend']).doUpdateSet({
-          present: 0,
-          location: null,
-          content_hash: hash,
-          size,
-          sync_state: 'migrating',
-          error: null,
-          updated_at: now,
-        }),
-      )
+      .values({ user_id: userId, memory_id: req.memory_id, artifact: 'asset', backend: 'blob', ...accepting, created_at: now })
+      .onConflict((oc) => oc.columns(['user_id', 'memory_id', 'artifact', 'backend']).doUpdateSet(accepting))
       .execute();
     return { kind: 'accepted' as const };
   }).catch((error: unknown) => {
