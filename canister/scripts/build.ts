@@ -26,7 +26,16 @@ export function wasmPath(name: string): string {
   return join(root, '.azle', name, `${name}.wasm`);
 }
 
-/** Where the build writes a canister's Candid: its `candid` entry, else next to the Wasm. */
+/** Where `azle build` writes the Candid it derives (inlined types); never a tracked file. */
+function azleCandidPath(name: string): string {
+  return join(root, '.azle', name, `${name}.did`);
+}
+
+/**
+ * A canister's Candid interface: its `candid` entry in dfx.json (for `forever`,
+ * generated from canister/src/candid.ts by post-build.ts and committed), else
+ * what the azle build derived.
+ */
 export function candidPath(name: string): string {
   const c = azleCanisters()[name];
   if (!c) throw new Error(`no azle canister named ${name} in dfx.json`);
@@ -44,7 +53,7 @@ function newestMtime(dir: string): number {
 
 function upToDate(name: string, c: DfxCanister): boolean {
   const wasm = wasmPath(name);
-  if (!existsSync(wasm) || !existsSync(candidPath(name))) return false;
+  if (!existsSync(wasm) || !existsSync(azleCandidPath(name))) return false;
   const srcDir = join(root, dirname(c.main));
   const inputs = Math.max(newestMtime(srcDir), statSync(join(root, 'package-lock.json')).mtimeMs);
   return statSync(wasm).mtimeMs >= inputs;
@@ -54,12 +63,13 @@ export function buildCanister(name: string, force = false): string {
   const c = azleCanisters()[name];
   if (!c) throw new Error(`no azle canister named ${name} in dfx.json`);
   if (!force && upToDate(name, c)) return wasmPath(name);
-  mkdirSync(dirname(candidPath(name)), { recursive: true });
+  mkdirSync(dirname(azleCandidPath(name)), { recursive: true });
   const started = Date.now();
   execFileSync(join(root, 'node_modules/.bin/azle'), ['build', name], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, CANISTER_CANDID_PATH: candidPath(name) },
+    // Builds (also those run by npm start and the tests) leave tracked files alone.
+    env: { ...process.env, CANISTER_CANDID_PATH: azleCandidPath(name) },
   });
   console.log(`built canister ${name} in ${Date.now() - started} ms`);
   return wasmPath(name);
