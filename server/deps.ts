@@ -41,7 +41,11 @@ export interface ServerDeps extends ServiceContext {
 
 export async function createServerDeps(config: ServerConfig): Promise<ServerDeps & { close(): Promise<void> }> {
   const logger = config.logger ?? createJsonLogger();
-  const handle = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const handle = openDatabase({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    onConnectionError: (error) => logger.warn('DatabaseConnectionError', { error }),
+  });
   try {
     await migrateToLatest(handle.db);
   } catch (error) {

@@ -20,6 +20,8 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** An idle PostgreSQL connection failed (server restart, network, shutdown); the pool replaces it. */
+  onConnectionError?: (error: Error) => void;
 }
 
 // pg returns int8/numeric as strings and timestamptz as Date; the services
@@ -45,8 +47,28 @@ const pgTypes = {
 export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10, types: pgTypes });
+    // Without a listener, an idle connection's error (PostgreSQL restarting,
+    // or ending a connection while closing) is an uncaught exception.
+    pool.on('error', (error) => options.onConnectionError?.(error));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, engine: 'postgres', close: () => db.destroy() };
+    return {
+      db,
+      engine: 'postgres',
+      async close() {
+        // pool.end() resolves once it has asked every connection to end, not
+        // when they have: wait for each to be gone, so a closed handle holds
+        // no session on the server.
+        let open = pool.totalCount;
+        const gone = new Promise<void>((resolve) => {
+          if (open === 0) resolve();
+          pool.on('remove', () => {
+            if (--open <= 0) resolve();
+          });
+        });
+        await db.destroy();
+        await gone;
+      },
+    };
   }
   fs.mkdirSync(options.dataDir, { recursive: true });
   const file = path.join(options.dataDir, 'forever.sqlite');

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../server/db/database.js';
 import { v7 as uuidv7 } from 'uuid';
 import { createTestDatabase, ENGINES, type TestDatabase } from './support/database.js';
 import { startTestServer, type TestServer } from './support/server.js';
@@ -92,5 +93,50 @@ describe('PostgreSQL specifics', () => {
     expect(await call(sql<{ c: number }>`select increment_interpretation_count(${userId}::uuid, 2, '2026-01') as c`)).toEqual({ c: 2 });
     expect(await call(sql<{ c: number | null }>`select increment_interpretation_count(${userId}::uuid, 2, '2026-01') as c`)).toEqual({ c: null });
     expect(await call(sql<{ c: number }>`select increment_interpretation_count(${userId}::uuid, 2, '2026-02') as c`)).toEqual({ c: 1 });
+  });
+});
+
+describe('PostgreSQL connections', () => {
+  let tdb: TestDatabase;
+  beforeAll(async () => {
+    tdb = await createTestDatabase('postgres');
+  });
+  afterAll(async () => tdb?.drop());
+
+  async function admin<T>(f: (c: pg.Client) => Promise<T>): Promise<T> {
+    const c = new pg.Client({ connectionString: inject('pgUrl') });
+    await c.connect();
+    try {
+      return await f(c);
+    } finally {
+      await c.end();
+    }
+  }
+  const sessionsOn = (c: pg.Client, db: string) =>
+    c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [db]).then((r) => r.rows[0].n);
+
+  it('survives an idle connection killed by the server, and replaces it', async () => {
+    // The idle connection's error reaches the handler instead of crashing the process.
+    let report!: (e: Error) => void;
+    const reported = new Promise<Error>((resolve) => (report = resolve));
+    const handle = openDatabase({ dataDir: tdb.dataDir, databaseUrl: tdb.databaseUrl, onConnectionError: (e) => report(e) });
+    try {
+      await sql`select 1`.execute(handle.db);
+      const name = new URL(tdb.databaseUrl!).pathname.slice(1);
+      await admin((c) => c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]));
+      expect((await reported).message).toMatch(/terminating connection/);
+      expect((await sql<{ one: number }>`select 1 as one`.execute(handle.db)).rows[0].one).toBe(1);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('holds no server session once closed', async () => {
+    const handle = openDatabase({ dataDir: tdb.dataDir, databaseUrl: tdb.databaseUrl, poolSize: 4 });
+    await Promise.all(Array.from({ length: 4 }, () => sql`select pg_sleep(0.01)`.execute(handle.db)));
+    const name = new URL(tdb.databaseUrl!).pathname.slice(1);
+    expect(await admin((c) => sessionsOn(c, name))).toBeGreaterThan(0);
+    await handle.close();
+    expect(await admin((c) => sessionsOn(c, name))).toBe(0);
   });
 });
