@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { enqueue } from '../../src/lib/upload/enqueue';
-import { AuthRequiredError, CanisterError } from '../../src/lib/upload/errors';
+import { AuthRequiredError, CanisterError, HttpStatusError } from '../../src/lib/upload/errors';
+import type { EdgeRecorder } from '../../src/lib/upload/ports';
 import type { EngineEvent } from '../../src/lib/upload/engine';
 import { FakeCanister } from './support/fake-canister';
 import { freshStore, makeEngine, ManualClock, randomBlob, RecordingRecorder } from './support/engine-harness';
@@ -230,5 +231,33 @@ describe('upload engine (canister double)', () => {
     expect(r.recorded).toHaveLength(7);
     expect(peak).toBeLessThanOrEqual(3);
     expect(peak).toBeGreaterThan(1);
+  });
+});
+
+describe('upload engine: recoverability', () => {
+  it('records a committed item the user retries after the server refused its edges (its bytes are gone, the asset is stored)', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    let refuse = true;
+    const recorder: EdgeRecorder = {
+      record: async () => {
+        if (refuse) throw new HttpStatusError(400, 'storage edges: 400 VALIDATION_FAILED');
+      },
+    };
+    const item = await enqueue(store, { blob: randomBlob(100_000), name: 'a.bin' });
+    const first = await makeEngine({ store, canister, recorder }).drain();
+    expect(first.failed).toEqual([item.id]);
+    expect(await store.get(item.id)).toMatchObject({ state: 'failed', blob: null, lastError: { code: 'Http400' } });
+    expect(canister.assets.has(item.id)).toBe(true);
+
+    // What the page's Retry button does.
+    await store.update(item.id, (cur) => ({ ...cur, state: 'queued', resumeAt: null, attempts: 0, nextRetryAt: null }));
+    refuse = false;
+    const second = await makeEngine({ store, canister, recorder }).drain();
+    expect(second.recorded).toEqual([item.id]);
+    expect(await store.get(item.id)).toMatchObject({ state: 'recorded', lastError: null });
+    // Stored once: no second session, no chunk sent again.
+    expect(canister.calls.filter((c) => c.method === 'putChunk')).toHaveLength(2);
+    store.close();
   });
 });

@@ -300,7 +300,14 @@ export class UploadEngine {
   private async upload(item: QueueItem, canister: ForeverCanister, signal?: AbortSignal): Promise<QueueItem> {
     const sha256 = requireHash(item);
     const blob = item.blob;
-    if (!blob) throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
+    if (!blob) {
+      // The bytes go only once the canister confirmed the commit, so an item
+      // without them that is back here (the user retried it after its edges
+      // failed) is normally stored already: the canister's word decides.
+      const presence = await this.call(() => canister.getMemoryPresence(item.id), signal);
+      if (presence.assetPresent && presence.sha256 === sha256) return this.move(item, { type: 'already-exists' }, { sessionId: null });
+      throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
+    }
     // begin_asset_upload returns our live session (with the chunks it already
     // has) when there is one, so resuming and starting are the same call.
     const limits = await this.call(() => canister.getLimits(), signal);
