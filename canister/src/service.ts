@@ -111,12 +111,17 @@ export interface Env {
  */
 export const WORK_BUDGET = 20_000_000_000n;
 
+/** Work-map entries the sweeper reads per batch. */
+const SWEEP_BATCH = 100;
+
 type Bytes = Uint8Array | number[];
 const asBytes = (b: Bytes): Uint8Array => (b instanceof Uint8Array ? b : Uint8Array.from(b));
 
 export class ForeverService {
   /** Set by the first insert or remove of the current message. */
   wrote = false;
+  /** Heap only (an upgrade restarts at 0): the work-map index where the next sweep resumes. */
+  private sweepFrom = 0;
   private readonly t: Tables;
 
   constructor(tables: Tables) {
@@ -844,30 +849,7 @@ export class ForeverService {
    * Returns true when work is left for another round (budget reached).
    */
   sweep(env: Env): boolean {
-    const owners = new Map<string, OwnerRecord>();
-    for (const [sid, kind] of this.t.work.items()) {
-      if (env.instructions() > WORK_BUDGET) return true;
-      const s = this.session(sid);
-      if (!s) {
-        this.t.work.remove(sid);
-        continue;
-      }
-      if (kind[0] === WORK.live) {
-        if (s.status !== SessionStatus.Live) {
-          this.t.work.remove(sid);
-        } else if (s.expiresAt <= env.now) {
-          const hex = toHex(s.owner);
-          const o = owners.get(hex) ?? this.owner(s.owner);
-          owners.set(hex, o);
-          this.finish(env, s, o, SessionStatus.Expired);
-        } else if (s.hashedChunks < s.chunkCount && hasBit(s.received, s.hashedChunks)) {
-          this.advanceHash(env, s);
-          this.saveSession(s);
-        }
-      } else {
-        this.freeChunks(env, s);
-      }
-    }
+    // Bounded housekeeping first (100 entries each), so it runs even when the work map is long.
     // Tombstones, oldest first; stop at the first one still freeing chunks or not yet due.
     for (const [k] of this.t.finished.items(0, 100)) {
       const finishedAt = new DataView(k.buffer, k.byteOffset, 8).getBigUint64(0);
@@ -883,7 +865,52 @@ export class ForeverService {
       this.t.proofs.remove(k.slice(8));
       this.t.proofExpiry.remove(k);
     }
-    return env.instructions() > WORK_BUDGET;
+    // The work map is read in batches from where the last sweep ran out of budget: restarting at
+    // its front each time would spend every round on the same live sessions and never reach the
+    // rest (which then never expire nor free their chunks), and reading it whole would not fit a
+    // message once it is long.
+    const owners = new Map<string, OwnerRecord>();
+    const start = this.sweepFrom;
+    let pos = start;
+    for (;;) {
+      const batch = this.t.work.items(pos, SWEEP_BATCH);
+      for (const [sid, kind] of batch) {
+        if (env.instructions() > WORK_BUDGET) {
+          this.sweepFrom = pos;
+          return true;
+        }
+        this.sweepOne(env, sid, kind, owners);
+        // An entry that left the map shifts the ones after it down by one.
+        if (this.t.work.has(sid)) pos++;
+      }
+      if (batch.length < SWEEP_BATCH) break;
+    }
+    this.sweepFrom = 0;
+    // Started in the middle: the front of the map is due for another pass.
+    return start > 0 || env.instructions() > WORK_BUDGET;
+  }
+
+  private sweepOne(env: Env, sid: Uint8Array, kind: Uint8Array, owners: Map<string, OwnerRecord>): void {
+    const s = this.session(sid);
+    if (!s) {
+      this.t.work.remove(sid);
+      return;
+    }
+    if (kind[0] === WORK.live) {
+      if (s.status !== SessionStatus.Live) {
+        this.t.work.remove(sid);
+      } else if (s.expiresAt <= env.now) {
+        const hex = toHex(s.owner);
+        const o = owners.get(hex) ?? this.owner(s.owner);
+        owners.set(hex, o);
+        this.finish(env, s, o, SessionStatus.Expired);
+      } else if (s.hashedChunks < s.chunkCount && hasBit(s.received, s.hashedChunks)) {
+        this.advanceHash(env, s);
+        this.saveSession(s);
+      }
+    } else {
+      this.freeChunks(env, s);
+    }
   }
 
   // ----------------------------------------------------------- invariants

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Principal } from '@dfinity/principal';
 import { describe, expect, it } from 'vitest';
 import { Fail } from '../../canister/src/errors';
-import { ForeverService, type Env } from '../../canister/src/service';
+import { ForeverService, type Env, WORK_BUDGET } from '../../canister/src/service';
 import { Sha256 } from '../../canister/src/sha256';
 import { memoryTables } from '../../canister/src/store';
 import { chunkLength, expectedChunkCount, newSessionId } from '../../canister/src/uploads';
@@ -113,5 +113,34 @@ describe('ForeverService over in-memory maps', () => {
     h.svc.sweep(h.env(admin));
     expect(h.call(() => h.svc.commit_asset(h.env(alice), sid, sha(data)))).toMatchObject({ Ok: { size: 4096n } });
     expect(h.svc.check_invariants(h.env(admin)).ok).toBe(true);
+  });
+});
+
+describe('the sweeper over a long work map', () => {
+  it('resumes where the budget stopped it, so sessions at the back of the map expire and free their chunks', () => {
+    const h = harness();
+    h.call(() => h.svc.set_limits(h.env(admin), { max_file_size: 4096n, chunk_size: 1024, session_ttl_seconds: 60, max_live_sessions: 3, default_quota_bytes: 100_000n }));
+    const user = (n: number) => Principal.fromUint8Array(new Uint8Array(29).fill(n + 10));
+    const data = randomBytes(1024);
+    // Ten sessions that stay live, then one (created last, so last in the work map) that will expire holding a chunk.
+    const begin = (n: number) => h.svc.begin_asset_upload(h.env(user(n)), uuid(100 + n), sha(data), 1, 1024n);
+    for (let n = 0; n <= 10; n++) h.svc.upsert_metadata(h.env(user(n)), uuid(100 + n), { Image: null }, meta, `k${n}`);
+    for (let n = 0; n <= 10; n++) begin(n);
+    const tail = begin(10).session_id;
+    h.svc.put_chunk(h.env(user(10)), tail, 0, data);
+    h.advance(30_000_000_000n);
+    for (let n = 0; n < 10; n++) begin(n); // resuming moves their expiry on
+    h.advance(40_000_000_000n); // the tail is past its expiry, the ten are not
+    // Each sweep can afford four sessions before its budget is spent.
+    const tightEnv = (): Env => {
+      let spent = 0n;
+      return { ...h.env(admin), instructions: () => (spent += WORK_BUDGET / 4n) };
+    };
+    for (let round = 0; round < 10 && h.svc.sweep(tightEnv()); round++);
+    const stats = h.svc.get_stats(h.env(admin));
+    expect(stats.chunks).toBe(0n);
+    expect(stats.live_sessions).toBe(10n);
+    expect(h.call(() => h.svc.get_upload_progress(h.env(user(10)), tail))).toEqual({ Err: { UploadExpired: null } });
+    expect(h.svc.check_invariants(h.env(admin)).violations).toEqual([]);
   });
 });
