@@ -7,7 +7,7 @@ import { AuthRequiredError, CanisterError, HttpStatusError } from '../../src/lib
 import type { EdgeRecorder } from '../../src/lib/upload/ports';
 import type { EngineEvent } from '../../src/lib/upload/engine';
 import { FakeCanister } from './support/fake-canister';
-import { freshStore, makeEngine, ManualClock, randomBlob, RecordingRecorder } from './support/engine-harness';
+import { FAST, freshStore, makeEngine, ManualClock, randomBlob, RecordingRecorder } from './support/engine-harness';
 
 const sha = async (b: Blob) => createHash('sha256').update(new Uint8Array(await b.arrayBuffer())).digest('hex');
 const networkDown = () => new TypeError('Failed to fetch');
@@ -104,7 +104,8 @@ describe('upload engine (canister double)', () => {
     const first = await makeEngine({ store, canister, clock }).drain();
     expect(first.waiting).toEqual([item.id]);
     const waiting = await store.get(item.id);
-    expect(waiting).toMatchObject({ state: 'waiting-retry', resumeAt: 'committing', attempts: 1, lastError: { code: 'Network', category: 'transient' } });
+    // Unreachable: a wait, not one of the item's attempts.
+    expect(waiting).toMatchObject({ state: 'waiting-retry', resumeAt: 'committing', attempts: 0, waits: 1, lastError: { code: 'Network', category: 'transient' } });
     expect(first.nextWakeAt).toBe(waiting?.nextRetryAt);
     expect(waiting!.nextRetryAt!).toBeGreaterThan(clock.now());
 
@@ -122,7 +123,8 @@ describe('upload engine (canister double)', () => {
     const store = await freshStore();
     const canister = new FakeCanister();
     const clock = new ManualClock();
-    canister.fail('upsertMetadata', networkDown, 1_000);
+    // A canister that answers but keeps failing (not an unreachable one: that only waits).
+    canister.fail('upsertMetadata', () => new CanisterError('Internal', 'instruction limit'), 1_000);
     const item = await enqueue(store, { blob: randomBlob(10), name: 'x.bin' });
     for (let i = 0; i < 4; i++) {
       const r = await makeEngine({ store, canister, clock }).drain();
@@ -258,6 +260,41 @@ describe('upload engine: recoverability', () => {
     expect(await store.get(item.id)).toMatchObject({ state: 'recorded', lastError: null });
     // Stored once: no second session, no chunk sent again.
     expect(canister.calls.filter((c) => c.method === 'putChunk')).toHaveLength(2);
+    store.close();
+  });
+
+  it('never gives up on an item while the canister cannot be reached, and stores it once the connection is back', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const clock = new ManualClock();
+    // 10 drains of 1 attempt + 3 in-run retries each: far more than itemBackoff.maxAttempts (4).
+    canister.fail('upsertMetadata', networkDown, 40);
+    const item = await enqueue(store, { blob: randomBlob(1000), name: 'x.bin' });
+    for (let i = 0; i < 10; i++) {
+      const r = await makeEngine({ store, canister, clock }).drain();
+      expect(r.failed).toEqual([]);
+      expect(r.nextWakeAt).not.toBeNull();
+      // The delay keeps growing to the cap, no further.
+      expect(r.nextWakeAt! - clock.now()).toBeLessThanOrEqual(FAST.itemBackoff!.capMs);
+      clock.t = r.nextWakeAt!;
+    }
+    expect(await store.get(item.id)).toMatchObject({ state: 'waiting-retry', lastError: { code: 'Network' } });
+    expect((await makeEngine({ store, canister, clock }).drain()).recorded).toEqual([item.id]);
+    store.close();
+  });
+
+  it('keeps an item waiting (not failed) while every canister upload slot is taken', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const clock = new ManualClock();
+    canister.fail('beginAssetUpload', () => new CanisterError('TooManyUploads', { active: 3, max: 3 }), 40);
+    const item = await enqueue(store, { blob: randomBlob(1000), name: 'x.bin' });
+    for (let i = 0; i < 10; i++) {
+      const r = await makeEngine({ store, canister, clock }).drain();
+      expect(r.failed).toEqual([]);
+      clock.t = r.nextWakeAt!;
+    }
+    expect((await makeEngine({ store, canister, clock }).drain()).recorded).toEqual([item.id]);
     store.close();
   });
 });

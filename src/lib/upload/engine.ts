@@ -407,15 +407,19 @@ export class UploadEngine {
     if (classified.category === 'auth') {
       return this.save(item.id, (cur) => ({ ...cur, ...sessionPatch, ...transition(cur, { type: 'auth-required' }), lastError }));
     }
-    const attempts = item.attempts + 1;
-    if (classified.category === 'transient' && canRetry(attempts, this.cfg.itemBackoff)) {
-      let delay = backoffDelay(attempts - 1, this.cfg.itemBackoff, this.random);
+    // Waiting for the connection or for a free upload slot is not the item
+    // failing: it backs off like any retry but does not use up its attempts.
+    const waiting = classified.category === 'transient' && WAIT_CODES.has(classified.code);
+    const attempts = waiting ? item.attempts : item.attempts + 1;
+    const waits = (item.waits ?? 0) + (waiting ? 1 : 0);
+    if (classified.category === 'transient' && (waiting || canRetry(attempts, this.cfg.itemBackoff))) {
+      let delay = backoffDelay(attempts + waits - 1, this.cfg.itemBackoff, this.random);
       if (err instanceof CircuitOpenError) delay = Math.max(delay, err.retryAt - now);
       return this.save(item.id, (cur) => {
         const moved = transition(cur, { type: 'transient-error' });
         // A lost session sends the item back to uploading, not to where it failed.
         const resumeAt = dropSession && moved.resumeAt !== 'hashing' && moved.resumeAt !== 'metadata' ? 'uploading' : moved.resumeAt;
-        return { ...cur, ...sessionPatch, ...moved, resumeAt, attempts, nextRetryAt: now + delay, lastError };
+        return { ...cur, ...sessionPatch, ...moved, resumeAt, attempts, waits, nextRetryAt: now + delay, lastError };
       });
     }
     // Permanent (or out of attempts): free the canister's session slot so it
@@ -454,6 +458,14 @@ export class UploadEngine {
     };
   }
 }
+
+/**
+ * Transient codes that say nothing about the item itself: the canister or the
+ * server cannot be reached (no connection, timeout, breaker open) or all of
+ * the principal's upload slots are taken (they free up on commit or expiry,
+ * 30 minutes at most). The promise is that such an item is stored eventually.
+ */
+const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads']);
 
 function requireHash(item: QueueItem): string {
   if (item.sha256 === null) throw new Error(`item ${item.id} reached ${item.state} without a hash`);

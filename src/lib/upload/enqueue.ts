@@ -113,6 +113,7 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
     state: 'queued',
     resumeAt: null,
     attempts: 0,
+    waits: 0,
     nextRetryAt: null,
     lastError: null,
     createdAt: now,

@@ -120,7 +120,7 @@ export class UploadClient {
 
   /** The user retries a failed item. */
   async retry(id: string): Promise<void> {
-    await this.store.update(id, (cur) => (cur.state === 'failed' ? { ...cur, state: 'queued', resumeAt: null, attempts: 0, nextRetryAt: null } : cur));
+    await this.store.update(id, (cur) => (cur.state === 'failed' ? { ...cur, state: 'queued', resumeAt: null, attempts: 0, waits: 0, nextRetryAt: null } : cur));
     await this.drain();
   }
 }

@@ -62,7 +62,15 @@ export interface QueueItem {
   state: UploadState;
   /** The phase to go back to after waiting-retry or needs-sign-in. */
   resumeAt: ActiveState | null;
+  /** Failed attempts of this item's own work; after `maxAttempts` of them it fails. */
   attempts: number;
+  /**
+   * Retries caused by conditions outside the item (no connection, circuit
+   * open, every canister upload slot taken): they lengthen the backoff but
+   * never fail the item, so an offline device stores it once it is back.
+   * Absent in items queued before it existed.
+   */
+  waits?: number;
   nextRetryAt: number | null;
   lastError: (ClassifiedError & { at: number }) | null;
   createdAt: number;
