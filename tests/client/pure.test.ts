@@ -149,6 +149,13 @@ describe('error classification', () => {
     expect(classifyError(new HttpStatusError(502, 'bad gateway')).category).toBe('transient');
     expect(classifyError(new HttpStatusError(409, 'conflict')).category).toBe('permanent');
   });
+  it('a canister stopped or stopping for an upgrade is transient; a trap is not', () => {
+    const reject = (rejectErrorCode: string, rejectMessage: string) =>
+      Object.assign(new Error(`Call was rejected: ${rejectMessage}`), { kind: 'Reject', cause: { kind: 'Reject', code: { rejectCode: 5, rejectMessage, rejectErrorCode } } });
+    expect(classifyError(reject('IC0508', 'Canister bkyz2-fmaaa-aaaaa-qaaaq-cai is stopped'))).toMatchObject({ category: 'transient', code: 'CanisterStopped' });
+    expect(classifyError(reject('IC0509', 'Canister bkyz2-fmaaa-aaaaa-qaaaq-cai is stopping'))).toMatchObject({ category: 'transient', code: 'CanisterStopped' });
+    expect(classifyError(reject('IC0503', 'Canister bkyz2-fmaaa-aaaaa-qaaaq-cai trapped: boom')).category).toBe('permanent');
+  });
   it('a missing or expired identity asks for sign-in', () => {
     expect(classifyError(new AuthRequiredError('no delegation')).category).toBe('auth');
     expect(classifyError(new HttpStatusError(401, 'no session')).category).toBe('auth');

@@ -68,6 +68,10 @@ const CANISTER_CATEGORY: Record<CanisterErrorCode, ClassifiedError['category'] |
 
 // IC reject codes (interface spec, "Reject codes").
 const SYS_TRANSIENT = 2;
+// IC0508 CanisterStopped / IC0509 CanisterStopping come with reject code 5
+// (canister error) but only mean an upgrade is under way: retry, do not fail.
+const STOPPED_CODES = new Set(['IC0508', 'IC0509']);
+const STOPPED_TEXT = /^(?:.*: )?Canister \S+ is stopp(?:ed|ing)\b/;
 
 // Text the local and real IC put in rejects caused by an expired or invalid
 // delegation / ingress expiry; signing again with a fresh delegation is the fix.
@@ -79,7 +83,7 @@ interface AgentLike {
   message?: unknown;
   name?: unknown;
   status?: unknown;
-  cause?: { code?: { rejectCode?: unknown; rejectMessage?: unknown; status?: unknown; name?: unknown } };
+  cause?: { code?: { rejectCode?: unknown; rejectMessage?: unknown; rejectErrorCode?: unknown; status?: unknown; name?: unknown } };
 }
 
 /** Whether an AlreadyExists (or equivalent) answer means "done". */
@@ -110,6 +114,9 @@ export function classifyError(err: unknown): ClassifiedError {
   }
   if (e.kind === 'Reject' && code && typeof code.rejectCode === 'number') {
     if (code.rejectCode === SYS_TRANSIENT) return { category: 'transient', code: 'IcTransient', message };
+    if (STOPPED_CODES.has(String(code.rejectErrorCode)) || (typeof code.rejectMessage === 'string' && STOPPED_TEXT.test(code.rejectMessage))) {
+      return { category: 'transient', code: 'CanisterStopped', message };
+    }
     return { category: 'permanent', code: `IcReject${code.rejectCode}`, message };
   }
   if (e.kind === 'Transport' || err instanceof TypeError) {
