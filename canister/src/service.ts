@@ -111,6 +111,9 @@ export interface Env {
  */
 export const WORK_BUDGET = 20_000_000_000n;
 
+/** Reply bytes one page may fill: the IC refuses replies over 2 MiB; the rest is room for Candid's framing. */
+const PAGE_REPLY_BUDGET = 1024 * 1024;
+
 /** Work-map entries the sweeper reads per batch. */
 const SWEEP_BATCH = 100;
 
@@ -710,13 +713,25 @@ export class ForeverService {
     const owner = env.caller.toUint8Array();
     const p = page(cursor, limit);
     const o = this.owner(owner);
-    const end = Math.min(o.galleryCount, p.start + p.limit);
+    const last = Math.min(o.galleryCount, p.start + p.limit);
     const items: StoredGallery[] = [];
-    for (let seq = p.start; seq < end; seq++) {
-      const id = this.t.galleryIndex.get(indexKey(owner, seq));
+    let replyBytes = 0;
+    let pageIds = 0;
+    let end = p.start;
+    for (; end < last; end++) {
+      const id = this.t.galleryIndex.get(indexKey(owner, end));
       const g = id && this.t.galleries.get(memoryKey(owner, id));
-      if (!id || !g) throw internal(`gallery index ${seq} broken`);
-      items.push(this.galleryView(owner, id, decodeGallery(g)));
+      if (!id || !g) throw internal(`gallery index ${end} broken`);
+      const rec = decodeGallery(g);
+      // A gallery holds up to 10,000 ids. Replying one costs about 390 thousand instructions per id
+      // (3.9 billion for a full gallery, of the 5 billion a query may use) and 37 bytes (of the 2 MiB
+      // a reply may hold), so a page of 20 full galleries would trap: the page ends early instead.
+      const size = g.length + 21 * rec.memoryIds.length + 128;
+      const ids = pageIds + rec.memoryIds.length;
+      if (items.length > 0 && (replyBytes + size > PAGE_REPLY_BUDGET || ids > LIMITS.galleryMemories)) break;
+      replyBytes += size;
+      pageIds = ids;
+      items.push(this.galleryView(owner, id, rec));
     }
     return { items, next_cursor: end < o.galleryCount ? [String(end)] : [] };
   }
