@@ -77,7 +77,7 @@ describe('upload engine against the local IC', () => {
     const report = await engineFor(store, f).drain();
     expect(report.recorded).toEqual([item.id]);
     const done = await store.get(item.id);
-    expect(done).toMatchObject({ state: 'recorded', owner: principal, sha256: sha(bytes), chunkCount: 3, chunkPuts: 3, blob: null });
+    expect(done).toMatchObject({ state: 'recorded', owner: principal, sha256: sha(bytes), chunkCount: 3, chunkPuts: 3, hasBytes: false });
     const e = await edges(f, item.id);
     expect(e.filter((x) => x.backend === 'icp' && x.present).map((x) => x.artifact).sort()).toEqual(['asset', 'metadata']);
     expect(e.find((x) => x.artifact === 'asset')?.content_hash).toBe(sha(bytes));

@@ -76,9 +76,9 @@ export interface DrainReport {
   phases: PhaseTimes;
 }
 
+/** The item as pages see it; the record holds no bytes, so a copy of it. */
 export function toView(item: QueueItem): QueueItemView {
-  const { blob: _blob, ...rest } = item;
-  return { ...rest, hasBytes: item.blob !== null };
+  return { ...item };
 }
 
 class StepError extends Error {
@@ -188,6 +188,13 @@ export class UploadEngine {
     return this.save(item.id, (cur) => ({ ...cur, ...patch, ...transition(cur, event) }));
   }
 
+  /** `move`, deleting the queued bytes in the same transaction: only once the canister confirmed it holds them. */
+  private async moveDroppingBytes(item: QueueItem, event: UploadEvent, patch: Partial<QueueItem> = {}): Promise<QueueItem> {
+    const next = await this.deps.store.dropBytes(item.id, (cur) => ({ ...cur, ...patch, ...transition(cur, event) }));
+    this.deps.onEvent?.({ type: 'state', item: toView(next) });
+    return next;
+  }
+
   /** Runs one item until it is recorded, failed, waiting or parked. Returns its final record (undefined if removed meanwhile). */
   private async runItem(id: string, session: Session, phases: PhaseTimes, signal?: AbortSignal): Promise<QueueItem | undefined> {
     let item = await this.deps.store.get(id);
@@ -221,14 +228,15 @@ export class UploadEngine {
     const canister = session.canister;
     switch (item.state) {
       case 'hashing': {
-        if (!item.blob) throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
+        const blob = item.hasBytes ? await this.deps.store.bytes(item.id) : undefined;
+        if (!blob) throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
         const total = item.size;
         const emit = this.throttledProgress(item);
-        const sha256 = await this.deps.hasher.sha256(item.blob, { signal, onProgress: (hashed) => emit({ hashed: total === 0 ? 1 : hashed / total }) });
+        const sha256 = await this.deps.hasher.sha256(blob, { signal, onProgress: (hashed) => emit({ hashed: total === 0 ? 1 : hashed / total }) });
         // The same bytes picked twice make one memory and one asset: the later
-        // item points at the earlier one and drops its copy.
+        // item points at the earlier one and drops its copy (hasBytes: false deletes it).
         const next = await this.deps.store.recordHash(item.id, sha256, (cur, twin) =>
-          twin ? { ...cur, ...transition(cur, { type: 'duplicate' }), sha256, duplicateOf: twin.id, blob: null } : { ...cur, ...transition(cur, { type: 'hashed' }), sha256 },
+          twin ? { ...cur, ...transition(cur, { type: 'duplicate' }), sha256, duplicateOf: twin.id, hasBytes: false } : { ...cur, ...transition(cur, { type: 'hashed' }), sha256 },
         );
         this.deps.onEvent?.({ type: 'state', item: toView(next) });
         return next;
@@ -294,12 +302,13 @@ export class UploadEngine {
 
   private committed(item: QueueItem): Promise<QueueItem> {
     // The canister holds the bytes now; the queued copy can go (the item stays for the UI).
-    return this.move(item, { type: 'committed' }, { blob: null, committedAt: this.clock.now(), sessionId: null });
+    return this.moveDroppingBytes(item, { type: 'committed' }, { committedAt: this.clock.now(), sessionId: null });
   }
 
   private async upload(item: QueueItem, canister: ForeverCanister, signal?: AbortSignal): Promise<QueueItem> {
     const sha256 = requireHash(item);
-    const blob = item.blob;
+    // Read on demand: the item record never carries the bytes.
+    const blob = item.hasBytes ? await this.deps.store.bytes(item.id) : undefined;
     if (!blob) {
       // The bytes go only once the canister confirmed the commit, so an item
       // without them that is back here (the user retried it after its edges
@@ -321,7 +330,7 @@ export class UploadEngine {
         throw err;
       }
     }, signal);
-    if (begun === 'already-exists') return this.move(item, { type: 'already-exists' }, { blob: null, sessionId: null, committedAt: this.clock.now() });
+    if (begun === 'already-exists') return this.moveDroppingBytes(item, { type: 'already-exists' }, { sessionId: null, committedAt: this.clock.now() });
     const count = chunkCount(item.size, begun.chunkSize);
     item = await this.save(item.id, (cur) => ({ ...cur, sessionId: begun.sessionId, chunkSize: begun.chunkSize, chunkCount: count, receivedChunks: [...begun.receivedChunks].sort((a, b) => a - b) }));
 

@@ -86,7 +86,7 @@ export interface EnqueueInput {
   now?: number;
 }
 
-/** Builds a queue item (pure). */
+/** Builds a queue item (pure); its bytes are `input.blob`, stored beside it by `enqueue`. */
 export function newQueueItem(input: EnqueueInput): QueueItem {
   // The canister refuses empty assets (total_size must be at least 1 byte).
   if (input.blob.size === 0) throw new EmptyFileError(input.name);
@@ -98,7 +98,7 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
     id,
     idempotencyKey: `upsert:${id}`,
     owner: input.owner ?? null,
-    blob: input.blob,
+    hasBytes: true,
     name: input.name,
     mimeType,
     size: input.blob.size,
@@ -123,12 +123,12 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
   };
 }
 
-/** Checks quota, then stores the item (the bytes as a Blob) in the queue. */
+/** Checks quota, then stores the item and its bytes (a Blob, in their own store) in the queue. */
 export async function enqueue(store: QueueStore, input: EnqueueInput, storage?: StorageManagerLike): Promise<QueueItem> {
   const item = newQueueItem(input);
   await checkQuota(storage, item.size);
   try {
-    return await store.add(item);
+    return await store.add(item, input.blob);
   } catch (err) {
     // The estimate is only an estimate: the write itself can still be refused.
     if (err instanceof Error && err.name === 'QuotaExceededError') throw new StorageQuotaError(item.size + QUOTA_MARGIN, 0);

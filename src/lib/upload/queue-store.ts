@@ -1,19 +1,26 @@
 // The upload queue in IndexedDB (idb). Thin adapter: every mutation is one
 // read-modify-write transaction on one item, so the page and the service
 // worker can both write without losing each other's updates.
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { QueueItem, UploadState } from './types';
 
 export const QUEUE_DB = 'forever-upload-queue';
-const VERSION = 1;
+// 1: the item record held the file's Blob. 2: the bytes live in their own
+// store, so the record rewritten on every confirmed chunk stays small (a
+// browser may copy a stored Blob on every put of the record holding it).
+const VERSION = 2;
 // Pages and the service worker open the same database; bump VERSION and extend
 // upgrade() when the schema changes, never edit a released version.
 
 interface QueueSchema extends DBSchema {
   items: { key: string; value: QueueItem; indexes: { 'by-state': UploadState; 'by-created': number; 'by-sha256': string } };
+  /** The file's bytes by item id: written once at enqueue, deleted with the item or when the canister confirmed the commit. */
+  bytes: { key: string; value: Blob };
   /** Small records the service worker needs without a page (the client config). */
   meta: { key: string; value: unknown };
 }
+
+type UpgradeTx = IDBPTransaction<QueueSchema, StoreNames<QueueSchema>[], 'versionchange'>;
 
 export class QueueItemNotFoundError extends Error {
   constructor(readonly id: string) {
@@ -25,7 +32,7 @@ export class QueueItemNotFoundError extends Error {
 export class QueueStore {
   private constructor(private readonly db: IDBPDatabase<QueueSchema>) {}
 
-  /** Opens (or creates) the queue; Node tests name a fresh database each and use fake-indexeddb's globals. */
+  /** Opens (or creates, or upgrades) the queue; Node tests name a fresh database each and use fake-indexeddb's globals. */
   static async open(name = QUEUE_DB): Promise<QueueStore> {
     return new QueueStore(await openDB<QueueSchema>(name, VERSION, { upgrade }));
   }
@@ -34,17 +41,29 @@ export class QueueStore {
     this.db.close();
   }
 
-  /** Adds an item; adding the same id again keeps the first (idempotent enqueue). Returns the stored item. */
-  async add(item: QueueItem): Promise<QueueItem> {
-    const tx = this.db.transaction('items', 'readwrite');
-    const existing = await tx.store.get(item.id);
-    if (!existing) await tx.store.add(item);
-    await tx.done;
-    return existing ?? item;
+  /**
+   * Adds an item and its bytes in one transaction; adding the same id again
+   * keeps the first item and bytes (idempotent enqueue). Returns the stored item.
+   */
+  async add(item: QueueItem, bytes: Blob): Promise<QueueItem> {
+    const tx = this.db.transaction(['items', 'bytes'], 'readwrite');
+    return settle(tx, async () => {
+      const existing = await tx.objectStore('items').get(item.id);
+      if (existing) return existing;
+      const stored = { ...item, hasBytes: true };
+      await tx.objectStore('items').add(stored);
+      await tx.objectStore('bytes').put(bytes, item.id);
+      return stored;
+    });
   }
 
   get(id: string): Promise<QueueItem | undefined> {
     return this.db.get('items', id);
+  }
+
+  /** The item's bytes, read on demand (undefined once dropped or removed). */
+  bytes(id: string): Promise<Blob | undefined> {
+    return this.db.get('bytes', id);
   }
 
   /** All items, oldest first. */
@@ -61,40 +80,56 @@ export class QueueStore {
     return this.db.getAllFromIndex('items', 'by-sha256', sha256);
   }
 
-  /** Applies `change` to the stored item atomically and returns the result. */
+  /**
+   * Applies `change` to the stored item atomically and returns the result.
+   * Touches the item record only (this is the per-chunk progress write), so
+   * `hasBytes` is kept as stored: bytes go through `dropBytes`.
+   */
   async update(id: string, change: (item: QueueItem) => QueueItem): Promise<QueueItem> {
     const tx = this.db.transaction('items', 'readwrite');
-    const current = await tx.store.get(id);
-    if (!current) {
-      tx.abort();
-      await tx.done.catch(() => undefined);
-      throw new QueueItemNotFoundError(id);
-    }
-    const next = { ...change(current), id, updatedAt: Date.now() };
-    await tx.store.put(next);
-    await tx.done;
-    return next;
+    return settle(tx, async () => {
+      const current = await tx.store.get(id);
+      if (!current) throw new QueueItemNotFoundError(id);
+      const next = { ...change(current), id, hasBytes: current.hasBytes, updatedAt: Date.now() };
+      await tx.store.put(next);
+      return next;
+    });
+  }
+
+  /** Like `update`, and deletes the item's bytes in the same transaction (the canister holds them now). */
+  async dropBytes(id: string, change: (item: QueueItem) => QueueItem): Promise<QueueItem> {
+    const tx = this.db.transaction(['items', 'bytes'], 'readwrite');
+    return settle(tx, async () => {
+      const current = await tx.objectStore('items').get(id);
+      if (!current) throw new QueueItemNotFoundError(id);
+      const next = { ...change(current), id, hasBytes: false, updatedAt: Date.now() };
+      await tx.objectStore('items').put(next);
+      if (current.hasBytes) await tx.objectStore('bytes').delete(id);
+      return next;
+    });
   }
 
   /**
    * Stores an item's hash, or marks it a duplicate of another live item of the
    * same owner with the same bytes, in one transaction: two identical files
-   * hashed at the same moment cannot both miss each other.
+   * hashed at the same moment cannot both miss each other. When `apply`
+   * returns `hasBytes: false` (a duplicate: its twin holds the bytes) the
+   * bytes are deleted in the same transaction.
    */
   async recordHash(id: string, sha256: string, apply: (item: QueueItem, twin: QueueItem | undefined) => QueueItem): Promise<QueueItem> {
-    const tx = this.db.transaction('items', 'readwrite');
-    const current = await tx.store.get(id);
-    if (!current) {
-      tx.abort();
-      await tx.done.catch(() => undefined);
-      throw new QueueItemNotFoundError(id);
-    }
-    const same = await tx.store.index('by-sha256').getAll(sha256);
-    const twin = same.find((o) => o.id !== id && o.owner === current.owner && o.state !== 'failed' && o.duplicateOf === null);
-    const next = { ...apply(current, twin), id, updatedAt: Date.now() };
-    await tx.store.put(next);
-    await tx.done;
-    return next;
+    const tx = this.db.transaction(['items', 'bytes'], 'readwrite');
+    const items = tx.objectStore('items');
+    return settle(tx, async () => {
+      const current = await items.get(id);
+      if (!current) throw new QueueItemNotFoundError(id);
+      const same = await items.index('by-sha256').getAll(sha256);
+      const twin = same.find((o) => o.id !== id && o.owner === current.owner && o.state !== 'failed' && o.duplicateOf === null);
+      const applied = apply(current, twin);
+      const next = { ...applied, id, hasBytes: current.hasBytes && applied.hasBytes, updatedAt: Date.now() };
+      await items.put(next);
+      if (current.hasBytes && !next.hasBytes) await tx.objectStore('bytes').delete(id);
+      return next;
+    });
   }
 
   async getMeta<T>(key: string): Promise<T | undefined> {
@@ -105,17 +140,75 @@ export class QueueStore {
     await this.db.put('meta', value, key);
   }
 
-  /** Removes an item (idempotent). */
+  /** Removes an item and its bytes (idempotent). */
   async remove(id: string): Promise<void> {
-    await this.db.delete('items', id);
+    const tx = this.db.transaction(['items', 'bytes'], 'readwrite');
+    await settle(tx, async () => {
+      await tx.objectStore('items').delete(id);
+      await tx.objectStore('bytes').delete(id);
+    });
   }
 }
 
-function upgrade(db: IDBPDatabase<QueueSchema>): void {
-  const store = db.createObjectStore('items', { keyPath: 'id' });
-  store.createIndex('by-state', 'state');
-  store.createIndex('by-created', 'createdAt');
-  // null keys are not indexed, so unhashed items stay out of it.
-  store.createIndex('by-sha256', 'sha256');
-  db.createObjectStore('meta');
+/**
+ * Runs `work` inside a transaction and resolves with its result once the
+ * transaction committed. If `work` throws, the transaction is aborted (nothing
+ * of it is written) and that error, not the abort, is what the caller sees.
+ */
+async function settle<T>(tx: { done: Promise<void>; abort(): void }, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    // The transaction fails too (aborted here, or by the failed request): not a second error.
+    tx.done.catch(() => undefined);
+    try {
+      tx.abort();
+    } catch {
+      // already aborted by the failed request
+    }
+    throw err;
+  }
+  await tx.done;
+  return result;
+}
+
+/** A version-1 item: the Blob inside the record. */
+type ItemV1 = Omit<QueueItem, 'hasBytes'> & { blob?: Blob | null; hasBytes?: boolean };
+
+function upgrade(db: IDBPDatabase<QueueSchema>, oldVersion: number, _newVersion: number | null, tx: UpgradeTx): void {
+  if (oldVersion < 1) {
+    const store = db.createObjectStore('items', { keyPath: 'id' });
+    store.createIndex('by-state', 'state');
+    store.createIndex('by-created', 'createdAt');
+    // null keys are not indexed, so unhashed items stay out of it.
+    store.createIndex('by-sha256', 'sha256');
+    db.createObjectStore('meta');
+  }
+  if (oldVersion < 2) {
+    db.createObjectStore('bytes');
+    // Files queued by version 1 must survive: move each Blob out of its record.
+    if (oldVersion === 1) {
+      moveBlobsOut(tx).catch(() => {
+        // A failed move must not leave half-migrated records: abort, so the
+        // database stays at version 1 with everything in place (open fails).
+        try {
+          tx.abort();
+        } catch {
+          // already finished (aborted by the failed request itself)
+        }
+      });
+    }
+  }
+}
+
+/** Version 1 → 2, inside the upgrade transaction: only IndexedDB requests are awaited, so it stays active. */
+async function moveBlobsOut(tx: UpgradeTx): Promise<void> {
+  const bytes = tx.objectStore('bytes');
+  for (let cursor = await tx.objectStore('items').openCursor(); cursor; cursor = await cursor.continue()) {
+    const { blob, ...rest } = cursor.value as ItemV1;
+    const hasBytes = blob !== null && blob !== undefined;
+    if (hasBytes) await bytes.put(blob, cursor.primaryKey);
+    await cursor.update({ ...rest, hasBytes });
+  }
 }

@@ -43,8 +43,12 @@ export interface QueueItem {
   idempotencyKey: string;
   /** Principal (text) the item belongs to; null until the first signed-in drain claims it. Only that principal's identity drains it. */
   owner: string | null;
-  /** The file's bytes. Dropped (null) once the canister confirmed the commit. */
-  blob: Blob | null;
+  /**
+   * Whether the queue still holds the file's bytes (in the `bytes` object
+   * store, beside this record: see queue-store.ts). False once the canister
+   * confirmed the commit, or for a duplicate whose twin holds them.
+   */
+  hasBytes: boolean;
   name: string;
   mimeType: string;
   size: number;
@@ -95,5 +99,5 @@ export interface ProgressSnapshot {
   hashed: number;
 }
 
-/** An item as pages see it (broadcast, listed): everything but the bytes. */
-export type QueueItemView = Omit<QueueItem, 'blob'> & { hasBytes: boolean };
+/** An item as pages see it (broadcast, listed). The record never holds the bytes, so it is the item itself. */
+export type QueueItemView = QueueItem;
