@@ -8,6 +8,7 @@ import { Workbox } from 'workbox-window';
 import { createBrowserEngine } from './browser-engine';
 import { loadClientConfig, type ClientConfig } from './client-config';
 import { Drainer, SYNC_TAG, UPLOAD_CHANNEL, type ChannelMessage } from './drainer';
+import { enqueueFiles, type EnqueueFilesResult } from './enqueue-files';
 import { enqueue, requestPersistence, type EnqueueInput, type PersistenceStatus } from './enqueue';
 import { WorkerHasher } from './hasher';
 import { QueueStore } from './queue-store';
@@ -90,14 +91,16 @@ export class UploadClient {
     this.wakeTimer = at === null ? null : setTimeout(() => void this.drain(), Math.max(0, at - Date.now()));
   }
 
-  async enqueueFiles(files: Iterable<File>, owner: string | null): Promise<QueueItem[]> {
-    const out: QueueItem[] = [];
-    for (const file of files) {
-      const input: EnqueueInput = { blob: file, name: file.name, mimeType: file.type || undefined, owner };
-      out.push(await enqueue(this.store, input, navigator.storage));
-    }
-    await this.drain();
-    return out;
+  /** Queues each file it can (failures reported per file) and asks for a drain of what was queued. */
+  enqueueFiles(files: Iterable<File>, owner: string | null): Promise<EnqueueFilesResult> {
+    return enqueueFiles(
+      files,
+      (file) => {
+        const input: EnqueueInput = { blob: file, name: file.name, mimeType: file.type || undefined, owner };
+        return enqueue(this.store, input, navigator.storage);
+      },
+      () => this.drain(),
+    );
   }
 
   /** Asks for a drain now; resolves once it is requested (the service worker) or finished (page mode). */
