@@ -36,15 +36,41 @@ export class AuthRequiredError extends Error {
   }
 }
 
-/** The server refused to record a storage edge with an HTTP status. */
+/** The server refused to record a storage edge with an HTTP status (and, from the Forever server, its `{error:{code}}`). */
 export class HttpStatusError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The server's error code (docs/server.md, "The API"), when the body had one. */
+    readonly code: string | null = null,
   ) {
     super(message);
     this.name = 'HttpStatusError';
   }
+}
+
+/**
+ * Forever server codes whose meaning is not the status's default. Only
+ * UNAUTHENTICATED is about the session; a 403 is never cured by signing in
+ * again (quota, CSRF check), so treating it as auth would loop the item
+ * between sign-in and the same refusal.
+ */
+const SERVER_CODES: Record<string, ClassifiedError['category'] | undefined> = {
+  UNAUTHENTICATED: 'auth',
+  // A spent or expired sign-in nonce: the next attempt asks for a new one
+  // (counted against the item's attempts, so it cannot loop forever).
+  INVALID_NONCE: 'transient',
+  STORAGE_QUOTA_EXCEEDED: 'permanent',
+  FORBIDDEN: 'permanent',
+};
+
+/** SCREAMING_SNAKE server code → the PascalCase style of the other codes. */
+function pascal(code: string): string {
+  return code
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }
 
 function bigintJson(_k: string, v: unknown): unknown {
@@ -101,7 +127,10 @@ export function classifyError(err: unknown): ClassifiedError {
   if (err instanceof CircuitOpenError) return { category: 'transient', code: 'CircuitOpen', message: err.message };
   if (err instanceof AuthRequiredError) return { category: 'auth', code: 'AuthRequired', message: err.message };
   if (err instanceof HttpStatusError) {
-    if (err.status === 401 || err.status === 403) return { category: 'auth', code: `Http${err.status}`, message: err.message };
+    const byCode = err.code === null ? undefined : SERVER_CODES[err.code];
+    if (byCode) return { category: byCode, code: pascal(err.code!), message: err.message };
+    // A 401 without a known code is still "no session"; a 403 without one is a refusal, not a sign-in matter.
+    if (err.status === 401) return { category: 'auth', code: 'Http401', message: err.message };
     if (err.status === 408 || err.status === 429 || err.status >= 500) return { category: 'transient', code: err.status >= 500 ? 'Http5xx' : `Http${err.status}`, message: err.message };
     return { category: 'permanent', code: `Http${err.status}`, message: err.message };
   }
@@ -141,6 +170,10 @@ export function userMessage(e: Pick<ClassifiedError, 'category' | 'code'>): stri
   switch (e.code) {
     case 'QuotaExceeded':
       return 'Your storage on the Internet Computer is full; this file was not stored.';
+    case 'StorageQuotaExceeded':
+      return 'Your Forever storage quota is used up; free some space (or raise your quota), then retry this file.';
+    case 'Forbidden':
+      return 'The Forever server refused this request; reload the page and retry.';
     case 'InvalidHash':
       return 'The file changed or was damaged while uploading; pick it again.';
     case 'InvalidArgument':

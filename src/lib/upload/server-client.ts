@@ -2,7 +2,8 @@
 // memory (idempotent PUT) and records its ICP edges. The server learns who we
 // are by asking the canister which principal proved a nonce it handed out;
 // the session is an HttpOnly cookie, so pages and the service worker of the
-// same origin share it. A 401 triggers one sign-in and one retry.
+// same origin share it. A 401 triggers one sign-in and one retry; other
+// refusals (403 quota or CSRF check) are passed on with the server's code.
 import { HttpStatusError } from './errors';
 import type { EdgeRecorder, ForeverCanister, ServerMemory, StorageEdge } from './ports';
 
@@ -45,7 +46,8 @@ export class ServerEdgeRecorder implements EdgeRecorder {
     }
     const code = parsed.error?.code ?? `HTTP_${res.status}`;
     const status = RETRYABLE_CODES.has(code) ? 503 : res.status;
-    throw new HttpStatusError(status, `${what}: ${res.status} ${code} ${parsed.error?.message ?? ''}`.trim());
+    // The code decides what the failure means (errors.ts): a 403 is not a sign-in matter.
+    throw new HttpStatusError(status, `${what}: ${res.status} ${code} ${parsed.error?.message ?? ''}`.trim(), parsed.error?.code ?? null);
   }
 
   /** Challenge → prove_principal on the canister → verify; one at a time. */
