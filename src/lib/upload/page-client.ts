@@ -14,6 +14,7 @@ import { WorkerHasher } from './hasher';
 import { QueueStore } from './queue-store';
 import type { SwRequest } from './sw-protocol';
 import type { QueueItem } from './types';
+import { wakeOnDrained, WakeSchedule } from './wake-schedule';
 
 interface SyncRegistration extends ServiceWorkerRegistration {
   sync?: { register(tag: string): Promise<void> };
@@ -24,7 +25,8 @@ export type DrainMode = 'service-worker' | 'page';
 export class UploadClient {
   readonly channel = new BroadcastChannel(UPLOAD_CHANNEL);
   private pageDrainer: Drainer | null = null;
-  private wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** One timer for the earliest retry any drain (this page's, another page's or the service worker's) reported. */
+  private readonly wake = new WakeSchedule(() => void this.drain());
 
   private constructor(
     readonly store: QueueStore,
@@ -55,12 +57,12 @@ export class UploadClient {
       client.pageDrainer = new Drainer(
         async () => createBrowserEngine({ config, store, hasher: WorkerHasher.create(), onEvent: (e) => client.emit(e) }),
         undefined,
-        (report) => {
-          client.emit({ type: 'drained', report, by: 'page' });
-          client.scheduleWake(report.nextWakeAt);
-        },
+        (report) => client.emit({ type: 'drained', report, by: 'page' }),
       );
     }
+    // Items waiting for a retry: Background Sync stops re-firing after a few
+    // failed tries, so the page asks for the drain itself when one is due.
+    client.subscribe(wakeOnDrained(client.wake));
     // Back online: ask again (the service worker also gets its sync then, where there is one).
     addEventListener('online', () => void client.drain());
     void client.drain();
@@ -84,11 +86,6 @@ export class UploadClient {
       this.channel.removeEventListener('message', onMessage);
       this.localListeners.delete(listener);
     };
-  }
-
-  private scheduleWake(at: number | null): void {
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = at === null ? null : setTimeout(() => void this.drain(), Math.max(0, at - Date.now()));
   }
 
   /** Queues each file it can (failures reported per file) and asks for a drain of what was queued. */
