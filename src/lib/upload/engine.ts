@@ -472,9 +472,10 @@ export class UploadEngine {
  * Transient codes that say nothing about the item itself: the canister or the
  * server cannot be reached (no connection, timeout, breaker open) or all of
  * the principal's upload slots are taken (they free up on commit or expiry,
- * 30 minutes at most). The promise is that such an item is stored eventually.
+ * 30 minutes at most), or the page's hash worker did not load. The promise
+ * is that such an item is stored eventually.
  */
-const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads']);
+const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable']);
 
 function requireHash(item: QueueItem): string {
   if (item.sha256 === null) throw new Error(`item ${item.id} reached ${item.state} without a hash`);

@@ -36,6 +36,19 @@ export class AuthRequiredError extends Error {
   }
 }
 
+/**
+ * The page's hash worker could not be created or failed to load (its script
+ * 404s after a deploy, a CSP refuses it). The fault is the page's, not the
+ * item's: the item waits and a later drain (or a reloaded page, or the
+ * service worker's inline hasher) hashes it.
+ */
+export class HasherUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`the hash worker is unavailable (${reason}); reload the page`);
+    this.name = 'HasherUnavailableError';
+  }
+}
+
 /** The server refused to record a storage edge with an HTTP status (and, from the Forever server, its `{error:{code}}`). */
 export class HttpStatusError extends Error {
   constructor(
@@ -124,6 +137,10 @@ export function classifyError(err: unknown): ClassifiedError {
     // success; call it permanent so it cannot loop.
     return { category: cat === 'success' ? 'permanent' : cat, code: err.code, message: err.message };
   }
+  // By name too: the error may have crossed a postMessage boundary.
+  if (err instanceof HasherUnavailableError || (err instanceof Error && err.name === 'HasherUnavailableError')) {
+    return { category: 'transient', code: 'HasherUnavailable', message: err.message };
+  }
   if (err instanceof CircuitOpenError) return { category: 'transient', code: 'CircuitOpen', message: err.message };
   if (err instanceof AuthRequiredError) return { category: 'auth', code: 'AuthRequired', message: err.message };
   if (err instanceof HttpStatusError) {
@@ -137,6 +154,8 @@ export function classifyError(err: unknown): ClassifiedError {
   const e = (typeof err === 'object' && err !== null ? err : {}) as AgentLike;
   const message = typeof e.message === 'string' ? e.message : String(err);
   const code = e.cause?.code;
+  // Reading the queued Blob failed: its backing file is gone. Nothing a retry can cure.
+  if (e.name === 'NotReadableError') return { category: 'permanent', code: 'FileUnreadable', message };
   if (typeof e.name === 'string' && e.name === 'AbortError') return { category: 'transient', code: 'Aborted', message };
   if (AUTH_TEXT.test(message) || (typeof code?.rejectMessage === 'string' && AUTH_TEXT.test(code.rejectMessage))) {
     return { category: 'auth', code: 'DelegationExpired', message };
@@ -180,6 +199,10 @@ export function userMessage(e: Pick<ClassifiedError, 'category' | 'code'>): stri
       return 'The canister refused this file (too large, empty or malformed).';
     case 'BytesMissing':
       return 'The queued copy of this file is gone; pick it again.';
+    case 'FileUnreadable':
+      return 'The queued copy of this file can no longer be read; pick it again.';
+    case 'HasherUnavailable':
+      return 'This page could not start its file hashing helper (the app was probably updated); reload the page and the upload continues.';
     case 'OtherPrincipal':
       return 'This file was queued by another account; sign in with that account to store it.';
     case 'TooManyUploads':

@@ -3,6 +3,7 @@
 // the same streaming code inline, since those are already off the main thread.
 import { sha256Blob } from '../../../src-worker/hash-stream';
 import type { HashRequest, HashResponse } from '../../../src-worker/hash-protocol';
+import { HasherUnavailableError } from './errors';
 
 export interface HashJobOptions {
   signal?: AbortSignal;
@@ -23,9 +24,16 @@ interface PendingJob {
   onProgress?: (hashed: number, total: number) => void;
 }
 
+/** A hasher for a page whose worker could not be created: every job waits for a retry. */
+export function unavailableHasher(err: HasherUnavailableError): Hasher {
+  return { sha256: () => Promise.reject(err) };
+}
+
 export class WorkerHasher implements Hasher {
   private nextJob = 1;
   private readonly pending = new Map<number, PendingJob>();
+  /** Set once the worker failed: a job posted to a dead worker would never be answered. */
+  private broken: HasherUnavailableError | null = null;
 
   constructor(private readonly worker: Worker) {
     worker.onmessage = (ev: MessageEvent<HashResponse>) => {
@@ -44,18 +52,26 @@ export class WorkerHasher implements Hasher {
         job.reject(e);
       }
     };
-    // A worker that fails to load or crashes would leave every job hanging.
+    // A worker that fails to load (its script 404s after a deploy: a plain
+    // Event, no message) or crashes would leave every job hanging. That is
+    // the page's fault, not the file's: HasherUnavailable makes items wait.
     worker.onerror = (ev: ErrorEvent) => {
       ev.preventDefault();
-      const err = new Error(`hash worker failed: ${ev.message || 'unknown error'}`);
+      const err = new HasherUnavailableError(`hash worker failed: ${ev.message || 'it did not load'}`);
+      this.broken = err;
+      worker.terminate();
       for (const job of this.pending.values()) job.reject(err);
       this.pending.clear();
     };
   }
 
-  /** Starts the hash worker bundled by Vite. */
-  static create(): WorkerHasher {
-    return new WorkerHasher(new Worker(new URL('../../../src-worker/hash.worker.ts', import.meta.url), { type: 'module' }));
+  /** Starts the hash worker bundled by Vite; if the browser refuses to create it, a hasher whose jobs wait for a retry. */
+  static create(): Hasher {
+    try {
+      return new WorkerHasher(new Worker(new URL('../../../src-worker/hash.worker.ts', import.meta.url), { type: 'module' }));
+    } catch (err) {
+      return unavailableHasher(new HasherUnavailableError(`hash worker not created: ${err instanceof Error ? err.message : String(err)}`));
+    }
   }
 
   async sha256(blob: Blob, opts: HashJobOptions = {}): Promise<string> {
@@ -66,6 +82,10 @@ export class WorkerHasher implements Hasher {
   run(blob: Blob, opts: HashJobOptions & { sliceSize?: number; algorithm?: 'wasm' | 'webcrypto' } = {}): Promise<{ sha256: string; ms: number }> {
     const jobId = this.nextJob++;
     return new Promise((resolve, reject) => {
+      if (this.broken) {
+        reject(this.broken);
+        return;
+      }
       if (opts.signal?.aborted) {
         reject(opts.signal.reason instanceof Error ? opts.signal.reason : new DOMException('Hashing cancelled', 'AbortError'));
         return;

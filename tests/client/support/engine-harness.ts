@@ -2,7 +2,7 @@
 import 'fake-indexeddb/auto';
 import { randomBytes } from 'node:crypto';
 import { UploadEngine, type Clock, type EngineConfig, type EngineEvent } from '../../../src/lib/upload/engine';
-import { inlineHasher } from '../../../src/lib/upload/hasher';
+import { inlineHasher, type Hasher } from '../../../src/lib/upload/hasher';
 import type { EdgeRecorder, ForeverCanister, ServerMemory, SessionProvider, StorageEdge } from '../../../src/lib/upload/ports';
 import { QueueStore } from '../../../src/lib/upload/queue-store';
 
@@ -46,12 +46,13 @@ export function makeEngine(opts: {
   clock?: Clock;
   config?: Partial<EngineConfig>;
   events?: EngineEvent[];
+  hasher?: Hasher;
 }): UploadEngine {
   const principal = 'principal-a';
   return new UploadEngine({
     store: opts.store,
     sessions: opts.sessions ?? (async () => ({ principal, canister: opts.canister })),
-    hasher: inlineHasher,
+    hasher: opts.hasher ?? inlineHasher,
     recorder: () => opts.recorder ?? new RecordingRecorder(),
     clock: opts.clock,
     random: () => 0.5,
