@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { enqueue } from '../../src/lib/upload/enqueue';
 import { classifyError, HasherUnavailableError, userMessage } from '../../src/lib/upload/errors';
-import { inlineHasher, WorkerHasher, type Hasher } from '../../src/lib/upload/hasher';
+import { inlineHasher, reusableHasher, WorkerHasher, type Hasher } from '../../src/lib/upload/hasher';
 import { FakeCanister } from './support/fake-canister';
 import { freshStore, makeEngine, ManualClock, randomBlob } from './support/engine-harness';
 
@@ -98,5 +98,31 @@ describe('hash worker unavailable', () => {
     expect(report.failed).toEqual([item.id]);
     expect(await store.get(item.id)).toMatchObject({ state: 'failed', lastError: { category: 'permanent', code: 'FileUnreadable' } });
     store.close();
+  });
+});
+
+describe("the page's hasher across drains", () => {
+  it('creates one worker for every job, and replaces it only after it became unavailable', async () => {
+    const created: Array<{ error: Error | null }> = [];
+    const hasher = reusableHasher(() => {
+      const h: { error: Error | null } = { error: null };
+      created.push(h);
+      return { sha256: (b: Blob) => (h.error ? Promise.reject(h.error) : inlineHasher.sha256(b)) };
+    });
+    const blob = randomBlob(1000);
+    const first = await hasher.sha256(blob);
+    expect(await hasher.sha256(blob)).toBe(first);
+    expect(created).toHaveLength(1);
+    // The worker dies: that job waits for a retry, and the next job gets a new worker.
+    created[0].error = loadFailure();
+    await expect(hasher.sha256(blob)).rejects.toBeInstanceOf(HasherUnavailableError);
+    expect(await hasher.sha256(blob)).toBe(first);
+    expect(created).toHaveLength(2);
+    // A file that cannot be read is the file's fault: the worker stays.
+    created[1].error = new DOMException('The requested file could not be read', 'NotReadableError');
+    await expect(hasher.sha256(blob)).rejects.toThrow(/could not be read/);
+    created[1].error = null;
+    expect(await hasher.sha256(blob)).toBe(first);
+    expect(created).toHaveLength(2);
   });
 });

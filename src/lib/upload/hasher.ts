@@ -29,6 +29,30 @@ export function unavailableHasher(err: HasherUnavailableError): Hasher {
   return { sha256: () => Promise.reject(err) };
 }
 
+/**
+ * The page's hasher across drains: one worker, created on the first job and
+ * reused (each drain builds a fresh engine; a worker per drain would pile up
+ * idle workers). A worker that became unavailable is ended and replaced on
+ * the next job, so a page that recovers (the script is back) hashes again.
+ */
+export function reusableHasher(create: () => Hasher): Hasher {
+  let current: Hasher | null = null;
+  return {
+    async sha256(blob, opts) {
+      current ??= create();
+      try {
+        return await current.sha256(blob, opts);
+      } catch (err) {
+        if (err instanceof HasherUnavailableError) {
+          if (current instanceof WorkerHasher) current.terminate();
+          current = null;
+        }
+        throw err;
+      }
+    },
+  };
+}
+
 export class WorkerHasher implements Hasher {
   private nextJob = 1;
   private readonly pending = new Map<number, PendingJob>();

@@ -10,7 +10,7 @@ import { loadClientConfig, type ClientConfig } from './client-config';
 import { Drainer, SYNC_TAG, UPLOAD_CHANNEL, type ChannelMessage } from './drainer';
 import { enqueueFiles, type EnqueueFilesResult } from './enqueue-files';
 import { enqueue, requestPersistence, type EnqueueInput, type PersistenceStatus } from './enqueue';
-import { WorkerHasher } from './hasher';
+import { reusableHasher, WorkerHasher } from './hasher';
 import { QueueStore } from './queue-store';
 import type { SwRequest } from './sw-protocol';
 import type { QueueItem } from './types';
@@ -54,8 +54,9 @@ export class UploadClient {
     const persistence = await requestPersistence(navigator.storage);
     const client = new UploadClient(store, config, mode, registration, persistence);
     if (mode === 'page') {
+      const hasher = reusableHasher(() => WorkerHasher.create());
       client.pageDrainer = new Drainer(
-        async () => createBrowserEngine({ config, store, hasher: WorkerHasher.create(), onEvent: (e) => client.emit(e) }),
+        async () => createBrowserEngine({ config, store, hasher, onEvent: (e) => client.emit(e) }),
         undefined,
         (report) => client.emit({ type: 'drained', report, by: 'page' }),
       );
