@@ -192,16 +192,9 @@ describe('upload engine (canister double)', () => {
     expect((await makeEngine({ store, canister }).drain()).recorded).toEqual([item.id]);
   });
 
-  it('treats AlreadyExists as success and stores identical bytes once', async () => {
+  it('treats AlreadyExists as success', async () => {
     const store = await freshStore();
     const canister = new FakeCanister();
-    const blob = randomBlob(100_000);
-    const a = await enqueue(store, { blob, name: 'a.bin' });
-    const b = await enqueue(store, { blob: new Blob([await blob.arrayBuffer()]), name: 'copy of a.bin' });
-    const r = await makeEngine({ store, canister, config: { maxFiles: 1 } }).drain();
-    expect(r.recorded.sort()).toEqual([a.id, b.id].sort());
-    expect(canister.assets.size).toBe(1);
-    expect((await store.get(b.id))?.duplicateOf).toBe(a.id);
 
     // A commit whose answer was lost: the canister already has the asset, and
     // begin_asset_upload says so; the queued bytes go as after a commit.
@@ -214,6 +207,90 @@ describe('upload engine (canister double)', () => {
     expect(canister.calls.slice(before).map((x) => x.method)).toContain('beginAssetUpload');
     expect(await store.get(c.id)).toMatchObject({ hasBytes: false });
     expect(await store.bytes(c.id)).toBeUndefined();
+  });
+
+  /** Wraps beginAssetUpload: fails the test's expectations if two sessions for the same bytes are ever live at once. */
+  function watchSameBytesOverlap(canister: FakeCanister): { overlaps: number } {
+    const seen = { overlaps: 0 };
+    const orig = canister.beginAssetUpload.bind(canister);
+    canister.beginAssetUpload = async (memoryId, sha256, ...rest) => {
+      if ([...canister.sessions.values()].some((x) => x.sha256 === sha256 && x.memoryId !== memoryId)) seen.overlaps += 1;
+      return orig(memoryId, sha256, ...rest);
+    };
+    return seen;
+  }
+
+  it('stores a copy of a queued file as its own memory, uploading only after its twin committed', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const overlap = watchSameBytesOverlap(canister);
+    const events: EngineEvent[] = [];
+    const blob = randomBlob(300_000);
+    const a = await enqueue(store, { blob, name: 'a.bin', metadata: { title: 'first' } });
+    const b = await enqueue(store, { blob: new Blob([await blob.arrayBuffer()]), name: 'copy of a.bin', metadata: { title: 'second' } });
+    // Every state a page is told about must be true of the canister: an item
+    // shown recorded has its own metadata and asset there at that moment
+    // (checked as each event arrives, not at the end).
+    const shownRecordedEarly: string[] = [];
+    const recorder = new RecordingRecorder();
+    events.push = (...es: EngineEvent[]) => {
+      for (const e of es) {
+        if (e.type === 'state' && e.item.state === 'recorded' && !(canister.assets.has(e.item.id) && canister.metadata.has(e.item.id))) shownRecordedEarly.push(e.item.id);
+      }
+      return Array.prototype.push.apply(events, es);
+    };
+    const engine = makeEngine({ store, canister, recorder, events, config: { maxFiles: 3 } });
+    const r = await engine.drain();
+    expect(shownRecordedEarly).toEqual([]);
+    // One drain: the copy waited, was woken when its twin committed, and ran again.
+    expect(r.recorded.sort()).toEqual([a.id, b.id].sort());
+    const items = await Promise.all([store.get(a.id), store.get(b.id)]);
+    const copy = items.find((i) => i?.duplicateOf !== null)!;
+    const orig = items.find((i) => i?.duplicateOf === null)!;
+    expect(copy.duplicateOf).toBe(orig.id);
+    const waited = events.filter((e) => e.type === 'state' && e.item.id === copy.id && e.item.state === 'waiting-retry');
+    expect(waited.map((e) => e.type === 'state' && e.item.lastError?.code)).toContain('WaitingForTwin');
+    // Waiting for a twin is not a failed attempt.
+    expect(copy.attempts).toBe(0);
+    // Two memories, each with its own metadata and asset, uploaded one after the other.
+    expect(canister.metadata.has(a.id) && canister.metadata.has(b.id)).toBe(true);
+    expect(canister.assets.get(a.id)?.sha256).toBe(await sha(blob));
+    expect(canister.assets.get(b.id)?.sha256).toBe(await sha(blob));
+    expect(overlap.overlaps).toBe(0);
+    expect(recorder.batches.map((x) => x.memory.title).sort()).toEqual(['first', 'second']);
+    expect(items.map((i) => i?.hasBytes)).toEqual([false, false]);
+    store.close();
+  });
+
+  it('keeps a copy’s bytes while its twin is in flight and stores them when the twin fails for good', async () => {
+    const store = await freshStore();
+    const canister = new FakeCanister();
+    const overlap = watchSameBytesOverlap(canister);
+    const blob = randomBlob(200_000);
+    const a = await enqueue(store, { blob, name: 'a.bin' });
+    const b = await enqueue(store, { blob: new Blob([await blob.arrayBuffer()]), name: 'b.bin' });
+    // The first commit is the twin's (the copy waits before beginning): it fails permanently.
+    canister.fail('commitAsset', () => new CanisterError('InvalidHash'), 1);
+    let copyBytesWhileTwinFailing: number | undefined;
+    const origCancel = canister.cancelUpload.bind(canister);
+    canister.cancelUpload = async (sessionId) => {
+      const copy = canister.sessions.get(sessionId)?.memoryId === a.id ? b.id : a.id;
+      copyBytesWhileTwinFailing = (await store.bytes(copy))?.size;
+      return origCancel(sessionId);
+    };
+    const r = await makeEngine({ store, canister, config: { maxFiles: 2 } }).drain();
+    const items = await Promise.all([store.get(a.id), store.get(b.id)]);
+    const copy = items.find((i) => i?.duplicateOf !== null)!;
+    const orig = items.find((i) => i?.duplicateOf === null)!;
+    expect(orig).toMatchObject({ state: 'failed', lastError: { code: 'InvalidHash' }, hasBytes: true });
+    expect(copyBytesWhileTwinFailing).toBe(200_000);
+    // The copy goes on with its own bytes, in the same drain.
+    expect(r.recorded).toEqual([copy.id]);
+    expect(copy).toMatchObject({ state: 'recorded', hasBytes: false });
+    expect(canister.assets.get(copy.id)?.sha256).toBe(await sha(blob));
+    expect(canister.assets.has(orig.id)).toBe(false);
+    expect(overlap.overlaps).toBe(0);
+    store.close();
   });
 
   it('runs at most as many files at once as the canister has live sessions', async () => {

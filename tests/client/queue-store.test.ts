@@ -75,16 +75,24 @@ describe('queue store: bytes kept apart from the item record', () => {
     store.close();
   });
 
-  it('drops the bytes of a duplicate (the twin holds them) and keeps the twin’s', async () => {
+  it('keeps the bytes of a duplicate (it uploads its own copy) until its own commit', async () => {
     const store = await freshStore();
     const canister = new FakeCanister();
     const blob = randomBlob(1000);
     const a = await enqueue(store, { blob, name: 'a.bin' });
     const b = await enqueue(store, { blob: new Blob([await blob.arrayBuffer()]), name: 'b.bin' });
-    // One file at a time, so b is hashed after a and becomes its duplicate.
+    // Hash both without uploading: recordHash marks the later one a duplicate, bytes kept.
+    const id = (await store.recordHash(a.id, 'ab'.repeat(32), (cur, twin) => ({ ...cur, sha256: 'ab'.repeat(32), duplicateOf: twin?.id ?? null }))).id;
+    expect(id).toBe(a.id);
+    expect(await store.recordHash(b.id, 'ab'.repeat(32), (cur, twin) => ({ ...cur, sha256: 'ab'.repeat(32), duplicateOf: twin?.id ?? null }))).toMatchObject({ duplicateOf: a.id, hasBytes: true });
+    expect((await store.bytes(b.id))?.size).toBe(1000);
+    await store.update(a.id, (cur) => ({ ...cur, sha256: null }));
+    await store.update(b.id, (cur) => ({ ...cur, sha256: null, duplicateOf: null }));
+    // One file at a time, so b is hashed after a: stored as its own memory, bytes dropped after its own commit.
     await makeEngine({ store, canister, config: { maxFiles: 1 } }).drain();
-    expect(await store.get(b.id)).toMatchObject({ duplicateOf: a.id, hasBytes: false });
+    expect(await store.get(b.id)).toMatchObject({ duplicateOf: a.id, hasBytes: false, state: 'recorded' });
     expect(await store.bytes(b.id)).toBeUndefined();
+    expect(canister.assets.has(b.id)).toBe(true);
     store.close();
   });
 

@@ -155,6 +155,8 @@ export class UploadEngine {
             if (final?.state === 'recorded') report.recorded.push(final.id);
             else if (final?.state === 'failed') report.failed.push(final.id);
             else if (final?.state === 'needs-sign-in') report.parked.push(final.id);
+            // Its waiting copies may run in this same drain.
+            if (final) for (const id of await this.wakeTwins(final)) tried.delete(id);
           }
         };
         await Promise.all(Array.from({ length: files }, worker));
@@ -233,11 +235,12 @@ export class UploadEngine {
         const total = item.size;
         const emit = this.throttledProgress(item);
         const sha256 = await this.deps.hasher.sha256(blob, { signal, onProgress: (hashed) => emit({ hashed: total === 0 ? 1 : hashed / total }) });
-        // The same bytes picked twice make one memory and one asset: the later
-        // item points at the earlier one and drops its copy (hasBytes: false deletes it).
-        const next = await this.deps.store.recordHash(item.id, sha256, (cur, twin) =>
-          twin ? { ...cur, ...transition(cur, { type: 'duplicate' }), sha256, duplicateOf: twin.id, hasBytes: false } : { ...cur, ...transition(cur, { type: 'hashed' }), sha256 },
-        );
+        // The same bytes picked twice are still two memories (each its own
+        // id, title, file name), but the later one must not upload them while
+        // its twin does: it records the twin here (in one transaction, so two
+        // copies hashed at once cannot miss each other), keeps its own bytes,
+        // stores its metadata, and waits before uploading (see `twinAhead`).
+        const next = await this.deps.store.recordHash(item.id, sha256, (cur, twin) => ({ ...cur, ...transition(cur, { type: 'hashed' }), sha256, duplicateOf: twin?.id ?? null }));
         this.deps.onEvent?.({ type: 'state', item: toView(next) });
         return next;
       }
@@ -317,6 +320,17 @@ export class UploadEngine {
       if (presence.assetPresent && presence.sha256 === sha256) return this.move(item, { type: 'already-exists' }, { sessionId: null });
       throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
     }
+    // A copy of a file another item of this owner is still storing waits for
+    // it. The canister has no dedupe across memories (begin_asset_upload's
+    // AlreadyExists is per memory), so this memory needs its own asset; it is
+    // uploaded once the twin committed (or failed for good, or was removed),
+    // never at the same time: one copy in flight, and the twin's failure
+    // cannot lose this one (its bytes stay until its own commit). Once it has
+    // a session it goes on whatever the twin does.
+    if (item.duplicateOf !== null && item.sessionId === null) {
+      const ahead = await this.twinAhead(item, sha256);
+      if (ahead) throw new StepError({ category: 'transient', code: 'WaitingForTwin', message: `waiting for ${ahead.name} (${ahead.id}), the same file, to be stored first` });
+    }
     // begin_asset_upload returns our live session (with the chunks it already
     // has) when there is one, so resuming and starting are the same call.
     const limits = await this.call(() => canister.getLimits(), signal);
@@ -381,6 +395,34 @@ export class UploadEngine {
     if (signal?.aborted) return (await this.deps.store.get(item.id)) ?? item;
     snapshot(true);
     return this.move(item, { type: 'chunks-done' });
+  }
+
+  /**
+   * An item with the same owner and bytes that `item` must wait for: one not
+   * yet committed, not failed, that comes first. Originals (no `duplicateOf`)
+   * come before copies, copies by enqueue time: a strict order, so copies of
+   * one file upload one after another and no two wait for each other.
+   */
+  private async twinAhead(item: QueueItem, sha256: string): Promise<QueueItem | undefined> {
+    const first = (o: QueueItem) => o.duplicateOf === null || o.createdAt < item.createdAt || (o.createdAt === item.createdAt && o.id < item.id);
+    return (await this.deps.store.bySha256(sha256)).find(
+      (o) => o.id !== item.id && o.owner === item.owner && o.committedAt === null && o.state !== 'failed' && o.state !== 'recorded' && first(o),
+    );
+  }
+
+  /**
+   * `done` committed or failed: copies of it waiting for it are due now, not
+   * after their backoff. Returns their ids so the drain can run them again.
+   */
+  private async wakeTwins(done: QueueItem): Promise<string[]> {
+    if (done.sha256 === null || (done.committedAt === null && done.state !== 'failed')) return [];
+    const woken: string[] = [];
+    for (const o of await this.deps.store.bySha256(done.sha256)) {
+      if (o.id === done.id || o.owner !== done.owner || o.state !== 'waiting-retry' || o.lastError?.code !== 'WaitingForTwin') continue;
+      await this.save(o.id, (cur) => (cur.state === 'waiting-retry' ? { ...cur, nextRetryAt: this.clock.now() } : cur));
+      woken.push(o.id);
+    }
+    return woken;
   }
 
   /** One canister call: through the circuit breaker, with in-run retries of transient failures. */
@@ -472,10 +514,11 @@ export class UploadEngine {
  * Transient codes that say nothing about the item itself: the canister or the
  * server cannot be reached (no connection, timeout, breaker open) or all of
  * the principal's upload slots are taken (they free up on commit or expiry,
- * 30 minutes at most), or the page's hash worker did not load. The promise
+ * 30 minutes at most), or the page's hash worker did not load, or a copy
+ * waits for its twin (woken when the twin is done). The promise
  * is that such an item is stored eventually.
  */
-const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable']);
+const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable', 'WaitingForTwin']);
 
 function requireHash(item: QueueItem): string {
   if (item.sha256 === null) throw new Error(`item ${item.id} reached ${item.state} without a hash`);

@@ -6,8 +6,6 @@ import type { ActiveState, UploadState } from './types';
 export type UploadEvent =
   | { type: 'start'; hashed: boolean }
   | { type: 'hashed' }
-  /** Hashing found the same bytes already queued or stored by this user: nothing to upload. */
-  | { type: 'duplicate' }
   | { type: 'metadata-stored' }
   /** begin_asset_upload said AlreadyExists: the asset is stored; go verify. */
   | { type: 'already-exists' }
@@ -57,7 +55,7 @@ export function isRunnable(state: UploadState): boolean {
 }
 
 const FORWARD: Partial<Record<UploadState, Partial<Record<UploadEvent['type'], UploadState>>>> = {
-  hashing: { hashed: 'metadata', duplicate: 'recorded' },
+  hashing: { hashed: 'metadata' },
   metadata: { 'metadata-stored': 'uploading' },
   uploading: { 'chunks-done': 'committing', 'already-exists': 'verifying' },
   committing: { committed: 'verifying', 'already-exists': 'verifying' },

@@ -14,7 +14,7 @@ const VERSION = 2;
 
 interface QueueSchema extends DBSchema {
   items: { key: string; value: QueueItem; indexes: { 'by-state': UploadState; 'by-created': number; 'by-sha256': string } };
-  /** The file's bytes by item id: written once at enqueue, deleted with the item or when the canister confirmed the commit. */
+  /** The file's bytes by item id: written once at enqueue, deleted with the item or when the canister confirmed this item's commit. */
   bytes: { key: string; value: Blob };
   /** Small records the service worker needs without a page (the client config). */
   meta: { key: string; value: unknown };
@@ -110,24 +110,20 @@ export class QueueStore {
   }
 
   /**
-   * Stores an item's hash, or marks it a duplicate of another live item of the
-   * same owner with the same bytes, in one transaction: two identical files
-   * hashed at the same moment cannot both miss each other. When `apply`
-   * returns `hasBytes: false` (a duplicate: its twin holds the bytes) the
-   * bytes are deleted in the same transaction.
+   * Stores an item's hash and tells `apply` about a live item of the same
+   * owner with the same bytes (its twin), in one transaction: two identical
+   * files hashed at the same moment cannot both miss each other. The bytes
+   * stay: a copy uploads its own once its twin is stored (engine.ts).
    */
   async recordHash(id: string, sha256: string, apply: (item: QueueItem, twin: QueueItem | undefined) => QueueItem): Promise<QueueItem> {
-    const tx = this.db.transaction(['items', 'bytes'], 'readwrite');
-    const items = tx.objectStore('items');
+    const tx = this.db.transaction('items', 'readwrite');
     return settle(tx, async () => {
-      const current = await items.get(id);
+      const current = await tx.store.get(id);
       if (!current) throw new QueueItemNotFoundError(id);
-      const same = await items.index('by-sha256').getAll(sha256);
+      const same = await tx.store.index('by-sha256').getAll(sha256);
       const twin = same.find((o) => o.id !== id && o.owner === current.owner && o.state !== 'failed' && o.duplicateOf === null);
-      const applied = apply(current, twin);
-      const next = { ...applied, id, hasBytes: current.hasBytes && applied.hasBytes, updatedAt: Date.now() };
-      await items.put(next);
-      if (current.hasBytes && !next.hasBytes) await tx.objectStore('bytes').delete(id);
+      const next = { ...apply(current, twin), id, hasBytes: current.hasBytes, updatedAt: Date.now() };
+      await tx.store.put(next);
       return next;
     });
   }

@@ -46,7 +46,7 @@ export interface QueueItem {
   /**
    * Whether the queue still holds the file's bytes (in the `bytes` object
    * store, beside this record: see queue-store.ts). False once the canister
-   * confirmed the commit, or for a duplicate whose twin holds them.
+   * confirmed the commit (a duplicate keeps its own until its own commit).
    */
   hasBytes: boolean;
   name: string;
@@ -80,7 +80,12 @@ export interface QueueItem {
   createdAt: number;
   updatedAt: number;
   committedAt: number | null;
-  /** Set when the bytes turned out identical to another item of the same owner: that memory holds them, this one uploads nothing. */
+  /**
+   * Set when the bytes turned out identical to another item of the same
+   * owner. This item is still a memory of its own (own metadata, own asset:
+   * the canister does not share assets between memories); it only waits for
+   * that twin to be stored before uploading its copy (`WaitingForTwin`).
+   */
   duplicateOf: string | null;
 }
 
