@@ -220,7 +220,7 @@ describe('upload engine (canister double)', () => {
     return seen;
   }
 
-  it('stores a copy of a queued file as its own memory, uploading only after its twin committed', async () => {
+  it('stores a copy of a queued file once: the copy waits for its twin and is recorded as it once it committed', async () => {
     const store = await freshStore();
     const canister = new FakeCanister();
     const overlap = watchSameBytesOverlap(canister);
@@ -229,13 +229,14 @@ describe('upload engine (canister double)', () => {
     const a = await enqueue(store, { blob, name: 'a.bin', metadata: { title: 'first' } });
     const b = await enqueue(store, { blob: new Blob([await blob.arrayBuffer()]), name: 'copy of a.bin', metadata: { title: 'second' } });
     // Every state a page is told about must be true of the canister: an item
-    // shown recorded has its own metadata and asset there at that moment
-    // (checked as each event arrives, not at the end).
+    // shown recorded has its memory (its own, or its twin's for a copy) with
+    // metadata and asset there at that moment (checked as each event arrives).
     const shownRecordedEarly: string[] = [];
     const recorder = new RecordingRecorder();
     events.push = (...es: EngineEvent[]) => {
       for (const e of es) {
-        if (e.type === 'state' && e.item.state === 'recorded' && !(canister.assets.has(e.item.id) && canister.metadata.has(e.item.id))) shownRecordedEarly.push(e.item.id);
+        const memory = e.type === 'state' ? (e.item.duplicateOf ?? e.item.id) : '';
+        if (e.type === 'state' && e.item.state === 'recorded' && !(canister.assets.has(memory) && canister.metadata.has(memory))) shownRecordedEarly.push(e.item.id);
       }
       return Array.prototype.push.apply(events, es);
     };
@@ -252,12 +253,12 @@ describe('upload engine (canister double)', () => {
     expect(waited.map((e) => e.type === 'state' && e.item.lastError?.code)).toContain('WaitingForTwin');
     // Waiting for a twin is not a failed attempt.
     expect(copy.attempts).toBe(0);
-    // Two memories, each with its own metadata and asset, uploaded one after the other.
-    expect(canister.metadata.has(a.id) && canister.metadata.has(b.id)).toBe(true);
-    expect(canister.assets.get(a.id)?.sha256).toBe(await sha(blob));
-    expect(canister.assets.get(b.id)?.sha256).toBe(await sha(blob));
+    // One memory and one asset for these bytes; the copy dropped its bytes only once its twin committed.
+    expect(canister.assets.size).toBe(1);
+    expect(canister.assets.get(orig.id)?.sha256).toBe(await sha(blob));
+    expect(canister.metadata.has(copy.id)).toBe(false);
     expect(overlap.overlaps).toBe(0);
-    expect(recorder.batches.map((x) => x.memory.title).sort()).toEqual(['first', 'second']);
+    expect(recorder.batches.map((x) => x.memory.id)).toEqual([orig.id]);
     expect(items.map((i) => i?.hasBytes)).toEqual([false, false]);
     store.close();
   });

@@ -75,7 +75,7 @@ describe('queue store: bytes kept apart from the item record', () => {
     store.close();
   });
 
-  it('keeps the bytes of a duplicate (it uploads its own copy) until its own commit', async () => {
+  it('keeps the bytes of a duplicate until its twin committed, then drops them (one asset)', async () => {
     const store = await freshStore();
     const canister = new FakeCanister();
     const blob = randomBlob(1000);
@@ -88,11 +88,12 @@ describe('queue store: bytes kept apart from the item record', () => {
     expect((await store.bytes(b.id))?.size).toBe(1000);
     await store.update(a.id, (cur) => ({ ...cur, sha256: null }));
     await store.update(b.id, (cur) => ({ ...cur, sha256: null, duplicateOf: null }));
-    // One file at a time, so b is hashed after a: stored as its own memory, bytes dropped after its own commit.
+    // One file at a time, so b is hashed after a committed: recorded as a, bytes dropped.
     await makeEngine({ store, canister, config: { maxFiles: 1 } }).drain();
     expect(await store.get(b.id)).toMatchObject({ duplicateOf: a.id, hasBytes: false, state: 'recorded' });
     expect(await store.bytes(b.id)).toBeUndefined();
-    expect(canister.assets.has(b.id)).toBe(true);
+    expect(canister.assets.has(b.id)).toBe(false);
+    expect(canister.assets.size).toBe(1);
     store.close();
   });
 

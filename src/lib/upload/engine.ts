@@ -235,16 +235,26 @@ export class UploadEngine {
         const total = item.size;
         const emit = this.throttledProgress(item);
         const sha256 = await this.deps.hasher.sha256(blob, { signal, onProgress: (hashed) => emit({ hashed: total === 0 ? 1 : hashed / total }) });
-        // The same bytes picked twice are still two memories (each its own
-        // id, title, file name), but the later one must not upload them while
-        // its twin does: it records the twin here (in one transaction, so two
-        // copies hashed at once cannot miss each other), keeps its own bytes,
-        // stores its metadata, and waits before uploading (see `twinAhead`).
+        // The same bytes picked twice are stored once: the later item records
+        // its twin here (in one transaction, so two copies hashed at once
+        // cannot miss each other), keeps its bytes, and waits for the twin at
+        // the metadata step.
         const next = await this.deps.store.recordHash(item.id, sha256, (cur, twin) => ({ ...cur, ...transition(cur, { type: 'hashed' }), sha256, duplicateOf: twin?.id ?? null }));
         this.deps.onEvent?.({ type: 'state', item: toView(next) });
         return next;
       }
       case 'metadata': {
+        if (item.duplicateOf !== null) {
+          // A copy waits while its twin is storing the file (it is never shown
+          // recorded before the file is on the canister, and keeps its bytes
+          // meanwhile), then is recorded as the twin's memory: one asset. If
+          // the twin failed for good or was removed, it stores the file itself.
+          const sha256 = requireHash(item);
+          const ahead = await this.twinAhead(item, sha256);
+          if (ahead) throw new StepError({ category: 'transient', code: 'WaitingForTwin', message: `waiting for ${ahead.name} (${ahead.id}), the same file, to be stored first` });
+          const stored = await this.storedTwin(item, sha256);
+          if (stored) return this.moveDroppingBytes(item, { type: 'duplicate' }, { duplicateOf: stored.id });
+        }
         await this.call(async () => {
           try {
             await canister.upsertMetadata(item.id, item.memoryType, { ...item.metadata, name: item.name, mimeType: item.mimeType }, item.idempotencyKey);
@@ -320,13 +330,10 @@ export class UploadEngine {
       if (presence.assetPresent && presence.sha256 === sha256) return this.move(item, { type: 'already-exists' }, { sessionId: null });
       throw new StepError({ category: 'permanent', code: 'BytesMissing', message: 'the queued bytes are gone; pick the file again' });
     }
-    // A copy of a file another item of this owner is still storing waits for
-    // it. The canister has no dedupe across memories (begin_asset_upload's
-    // AlreadyExists is per memory), so this memory needs its own asset; it is
-    // uploaded once the twin committed (or failed for good, or was removed),
-    // never at the same time: one copy in flight, and the twin's failure
-    // cannot lose this one (its bytes stay until its own commit). Once it has
-    // a session it goes on whatever the twin does.
+    // A copy storing the file itself (its twin failed or was removed) still
+    // never uploads while another item with the same bytes is in flight (a
+    // failed twin the user retried): one copy at a time. Once it has a
+    // session it goes on whatever the twin does.
     if (item.duplicateOf !== null && item.sessionId === null) {
       const ahead = await this.twinAhead(item, sha256);
       if (ahead) throw new StepError({ category: 'transient', code: 'WaitingForTwin', message: `waiting for ${ahead.name} (${ahead.id}), the same file, to be stored first` });
@@ -408,6 +415,11 @@ export class UploadEngine {
     return (await this.deps.store.bySha256(sha256)).find(
       (o) => o.id !== item.id && o.owner === item.owner && o.committedAt === null && o.state !== 'failed' && o.state !== 'recorded' && first(o),
     );
+  }
+
+  /** An item with the same owner and bytes whose asset the canister confirmed (its memory holds the file). */
+  private async storedTwin(item: QueueItem, sha256: string): Promise<QueueItem | undefined> {
+    return (await this.deps.store.bySha256(sha256)).find((o) => o.id !== item.id && o.owner === item.owner && o.committedAt !== null);
   }
 
   /**

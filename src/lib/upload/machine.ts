@@ -7,6 +7,8 @@ export type UploadEvent =
   | { type: 'start'; hashed: boolean }
   | { type: 'hashed' }
   | { type: 'metadata-stored' }
+  /** A copy of a file whose twin (same owner, same bytes) committed: stored once, nothing to upload. */
+  | { type: 'duplicate' }
   /** begin_asset_upload said AlreadyExists: the asset is stored; go verify. */
   | { type: 'already-exists' }
   | { type: 'chunks-done' }
@@ -56,7 +58,7 @@ export function isRunnable(state: UploadState): boolean {
 
 const FORWARD: Partial<Record<UploadState, Partial<Record<UploadEvent['type'], UploadState>>>> = {
   hashing: { hashed: 'metadata' },
-  metadata: { 'metadata-stored': 'uploading' },
+  metadata: { 'metadata-stored': 'uploading', duplicate: 'recorded' },
   uploading: { 'chunks-done': 'committing', 'already-exists': 'verifying' },
   committing: { committed: 'verifying', 'already-exists': 'verifying' },
   verifying: { verified: 'recorded' },

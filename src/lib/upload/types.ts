@@ -46,7 +46,8 @@ export interface QueueItem {
   /**
    * Whether the queue still holds the file's bytes (in the `bytes` object
    * store, beside this record: see queue-store.ts). False once the canister
-   * confirmed the commit (a duplicate keeps its own until its own commit).
+   * confirmed the commit (a duplicate keeps its own until its twin's commit,
+   * or its own if the twin failed).
    */
   hasBytes: boolean;
   name: string;
@@ -82,9 +83,10 @@ export interface QueueItem {
   committedAt: number | null;
   /**
    * Set when the bytes turned out identical to another item of the same
-   * owner. This item is still a memory of its own (own metadata, own asset:
-   * the canister does not share assets between memories); it only waits for
-   * that twin to be stored before uploading its copy (`WaitingForTwin`).
+   * owner: the file is stored once. This item waits (`WaitingForTwin`, bytes
+   * kept) until that twin committed, then is recorded as it (pointing at the
+   * memory that holds the asset). If the twin fails for good or is removed,
+   * this item stores the file itself, as its own memory.
    */
   duplicateOf: string | null;
 }
