@@ -249,10 +249,10 @@ export class UploadEngine {
           // recorded before the file is on the canister, and keeps its bytes
           // meanwhile), then is recorded as the twin's memory: one asset. If
           // the twin failed for good or was removed, it stores the file itself.
-          const sha256 = requireHash(item);
-          const ahead = await this.twinAhead(item, sha256);
-          if (ahead) throw new StepError({ category: 'transient', code: 'WaitingForTwin', message: `waiting for ${ahead.name} (${ahead.id}), the same file, to be stored first` });
-          const stored = await this.storedTwin(item, sha256);
+          const twins = await this.twinsOf(item, requireHash(item));
+          waitForTwinAhead(item, twins);
+          // A twin whose asset the canister confirmed: its memory holds the file.
+          const stored = twins.find((o) => o.committedAt !== null);
           if (stored) return this.moveDroppingBytes(item, { type: 'duplicate' }, { duplicateOf: stored.id });
         }
         await this.call(async () => {
@@ -334,10 +334,7 @@ export class UploadEngine {
     // never uploads while another item with the same bytes is in flight (a
     // failed twin the user retried): one copy at a time. Once it has a
     // session it goes on whatever the twin does.
-    if (item.duplicateOf !== null && item.sessionId === null) {
-      const ahead = await this.twinAhead(item, sha256);
-      if (ahead) throw new StepError({ category: 'transient', code: 'WaitingForTwin', message: `waiting for ${ahead.name} (${ahead.id}), the same file, to be stored first` });
-    }
+    if (item.duplicateOf !== null && item.sessionId === null) waitForTwinAhead(item, await this.twinsOf(item, sha256));
     // begin_asset_upload returns our live session (with the chunks it already
     // has) when there is one, so resuming and starting are the same call.
     const limits = await this.call(() => canister.getLimits(), signal);
@@ -404,22 +401,9 @@ export class UploadEngine {
     return this.move(item, { type: 'chunks-done' });
   }
 
-  /**
-   * An item with the same owner and bytes that `item` must wait for: one not
-   * yet committed, not failed, that comes first. Originals (no `duplicateOf`)
-   * come before copies, copies by enqueue time: a strict order, so copies of
-   * one file upload one after another and no two wait for each other.
-   */
-  private async twinAhead(item: QueueItem, sha256: string): Promise<QueueItem | undefined> {
-    const first = (o: QueueItem) => o.duplicateOf === null || o.createdAt < item.createdAt || (o.createdAt === item.createdAt && o.id < item.id);
-    return (await this.deps.store.bySha256(sha256)).find(
-      (o) => o.id !== item.id && o.owner === item.owner && o.committedAt === null && o.state !== 'failed' && o.state !== 'recorded' && first(o),
-    );
-  }
-
-  /** An item with the same owner and bytes whose asset the canister confirmed (its memory holds the file). */
-  private async storedTwin(item: QueueItem, sha256: string): Promise<QueueItem | undefined> {
-    return (await this.deps.store.bySha256(sha256)).find((o) => o.id !== item.id && o.owner === item.owner && o.committedAt !== null);
+  /** The other items of `item`'s owner with the same bytes. */
+  private async twinsOf(item: QueueItem, sha256: string): Promise<QueueItem[]> {
+    return (await this.deps.store.bySha256(sha256)).filter((o) => o.id !== item.id && o.owner === item.owner);
   }
 
   /**
@@ -531,6 +515,18 @@ export class UploadEngine {
  * is that such an item is stored eventually.
  */
 const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable', 'WaitingForTwin']);
+
+/**
+ * Throws `WaitingForTwin` while one of `twins` that comes before `item` is
+ * still storing the file (not committed, failed or recorded). Originals (no
+ * `duplicateOf`) come before copies, copies by enqueue time: a strict order,
+ * so copies of one file upload one after another and no two wait for each other.
+ */
+function waitForTwinAhead(item: QueueItem, twins: readonly QueueItem[]): void {
+  const first = (o: QueueItem) => o.duplicateOf === null || o.createdAt < item.createdAt || (o.createdAt === item.createdAt && o.id < item.id);
+  const ahead = twins.find((o) => o.committedAt === null && o.state !== 'failed' && o.state !== 'recorded' && first(o));
+  if (ahead) throw new StepError({ category: 'transient', code: 'WaitingForTwin', message: `waiting for ${ahead.name} (${ahead.id}), the same file, to be stored first` });
+}
 
 function requireHash(item: QueueItem): string {
   if (item.sha256 === null) throw new Error(`item ${item.id} reached ${item.state} without a hash`);
