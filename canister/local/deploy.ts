@@ -5,12 +5,13 @@
 // format (`{"forever": {"local": "<id>"}}`). The controller is a local
 // deployer identity kept in the data directory (dfx's default identity).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Ed25519KeyIdentity } from '@dfinity/identity';
 import { Principal } from '@dfinity/principal';
 import { buildCanister, candidPath } from '../scripts/build.js';
+import { writeFileDurable } from './durable-file.js';
 import { loadOrCreateIdentityFile } from './identity-file.js';
 import { addMetadata, type LocalIC } from './index.js';
 
@@ -56,10 +57,7 @@ export function readCanisterIds(dataDir: string): CanisterIds {
 }
 
 function writeCanisterIds(dataDir: string, ids: CanisterIds): void {
-  mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, CANISTER_IDS_FILE);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(ids, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileDurable(path.join(dataDir, CANISTER_IDS_FILE), `${JSON.stringify(ids, null, 2)}\n`);
 }
 
 /** The local deployer identity (controller of locally deployed canisters), created once. */

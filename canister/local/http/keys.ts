@@ -4,11 +4,12 @@
 // kept in the data directory so agents and stored delegations stay valid
 // across restarts.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Principal } from '@dfinity/principal';
 import { bls12_381 } from '@noble/curves/bls12-381';
 import { concatBytes, hexToBytes } from '@noble/hashes/utils';
+import { writeFileDurable } from '../durable-file.js';
 
 /** DER prefix of an IC BLS12-381 public key (followed by the 96-byte compressed G2 point). */
 export const BLS_DER_PREFIX = hexToBytes('308182301d060d2b0601040182dc7c0503010201060c2b0601040182dc7c05030201036100');
@@ -68,10 +69,8 @@ export function loadOrCreateKeys(dataDir?: string): IcKeys {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     stored = generate();
-    mkdirSync(dataDir, { recursive: true });
-    // Write-then-rename: a crash never leaves a half-written key file.
-    writeFileSync(`${file}.tmp`, JSON.stringify(stored), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    // A crash never leaves a half-written key file.
+    writeFileDurable(file, JSON.stringify(stored), 0o600);
   }
   if (stored.version !== 1 || typeof stored.rootSecretKey !== 'string' || typeof stored.nodePkcs8 !== 'string') {
     throw new Error(`${file} is not a local IC key file`);

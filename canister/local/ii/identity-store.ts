@@ -3,8 +3,9 @@
 // 32-byte secret from which every per-origin key is derived. Stored in
 // `<dataDir>/ii/identities.json` (in memory without a data directory).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileDurable } from '../durable-file.js';
 
 export interface DevIdentity {
   anchor: number;
@@ -73,15 +74,13 @@ export class IdentityStore {
     return identity;
   }
 
-  // Writes are serialised and atomic (write, then rename).
+  // Writes are serialised, atomic and durable: losing this file loses every local principal.
   #save(): Promise<void> {
     const file = this.#file;
     if (!file) return Promise.resolve();
     const snapshot: StoredIdentity[] = this.#identities.map((i) => ({ ...i, secret: Buffer.from(i.secret).toString('hex') }));
     this.#writing = this.#writing.then(async () => {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(`${file}.tmp`, JSON.stringify(snapshot, null, 2), { mode: 0o600 });
-      await rename(`${file}.tmp`, file);
+      writeFileDurable(file, JSON.stringify(snapshot, null, 2), 0o600);
     });
     return this.#writing;
   }

@@ -30,6 +30,7 @@ import {
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { syncDir, writeFileDurable } from '../durable-file.js';
 import { Principal } from '@dfinity/principal';
 import type { Canister } from './canister.js';
 import type { LoadedModule } from './module.js';
@@ -84,29 +85,6 @@ function metaOf(c: Canister): Meta {
     lastInstallArg: hex(c.lastInstallArg),
     stablePages: c.stable.sizePages,
   };
-}
-
-/** Writes a small file atomically and durably: temp file, fsync, rename, fsync the directory. */
-function writeFileAtomic(path: string, data: Uint8Array | string, dir: string): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  syncDir(dir);
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Encodes one WAL record. */
@@ -203,7 +181,7 @@ export class Persistence {
       // empty WAL. With nothing replayed the image and meta are already durable.
       if (replayed > 0) {
         this.writeImage(dir, stable);
-        writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta), dir);
+        writeFileDurable(join(dir, 'meta.json'), JSON.stringify(meta));
         writeFileSync(join(dir, 'stable.wal'), new Uint8Array(0));
         syncDir(dir);
       }
@@ -252,7 +230,7 @@ export class Persistence {
     const path = join(this.moduleCacheDir, `${module.hashHex}.wasm`);
     if (existsSync(path)) return;
     mkdirSync(this.moduleCacheDir, { recursive: true });
-    writeFileAtomic(path, module.raw, this.moduleCacheDir);
+    writeFileDurable(path, module.raw);
   }
 
   /** Remembers that committed messages changed these blocks (and maybe metadata). */
@@ -292,7 +270,7 @@ export class Persistence {
   private async checkpoint(c: Canister, files: Files): Promise<void> {
     const dir = join(this.canistersDir, c.idText);
     await files.img.sync();
-    writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(metaOf(c)), dir);
+    writeFileDurable(join(dir, 'meta.json'), JSON.stringify(metaOf(c)));
     await files.wal.truncate(0);
     await files.wal.sync();
     files.walSize = 0;
