@@ -3,6 +3,7 @@
 // with progress (at most every 100 ms) and cancellation.
 import { sha256Blob } from './hash-stream';
 import type { HashRequest, HashResponse } from './hash-protocol';
+import { toHex } from '../src/lib/bytes';
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope;
 const jobs = new Map<number, AbortController>();
@@ -13,7 +14,7 @@ function post(msg: HashResponse): void {
 
 async function webcryptoDigest(blob: Blob): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(digest);
 }
 
 ctx.onmessage = async (ev: MessageEvent<HashRequest>) => {

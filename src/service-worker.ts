@@ -6,13 +6,13 @@
 import { build, files, version } from '$service-worker';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
-import { createBrowserEngine } from './lib/upload/browser-engine';
-import { loadClientConfig } from './lib/upload/client-config';
-import { Drainer, SYNC_TAG, UPLOAD_CHANNEL, type ChannelMessage } from './lib/upload/drainer';
-import type { DrainReport } from './lib/upload/engine';
-import { inlineHasher } from './lib/upload/hasher';
-import { QueueStore } from './lib/upload/queue-store';
-import type { SwRequest } from './lib/upload/sw-protocol';
+import { createBrowserEngine } from './lib/upload/runtime/browser-engine';
+import { loadClientConfig } from './lib/upload/adapters/client-config';
+import type { ChannelMessage, DrainReport } from './lib/upload/core/events';
+import { Drainer, SYNC_TAG, UPLOAD_CHANNEL } from './lib/upload/runtime/drainer';
+import { inlineHasher } from './lib/upload/adapters/hasher';
+import { QueueStore } from './lib/upload/adapters/queue-store';
+import type { SwRequest } from './lib/upload/runtime/sw-protocol';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 

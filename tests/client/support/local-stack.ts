@@ -21,7 +21,7 @@ import { IcHttpInterface, type TimingPhase } from '../../../canister/local/http/
 import { loadOrCreateKeys } from '../../../canister/local/http/keys.js';
 import { buildCanister } from '../../../canister/scripts/build.js';
 import { createServerApp, createServerDeps } from '../../../server/app.js';
-import type { ClientConfig } from '../../../src/lib/upload/client-config';
+import type { ClientConfig } from '../../../src/lib/upload/adapters/client-config';
 import { createCanisterAdapters } from '../../../server/ic/canister-client.js';
 import { registerPresenceVerifier } from '../../../server/ic/local-network.js';
 

@@ -3,14 +3,14 @@
 // context concurrent requests join the running drain (and ask for one more
 // pass, so an item enqueued while it ran is not left behind). Events go to a
 // BroadcastChannel every open page listens to.
-import type { DrainReport, EngineEvent, UploadEngine } from './engine';
+import type { ChannelMessage, DrainReport } from '../core/events';
+import type { UploadEngine } from './engine';
+
+export type { ChannelMessage } from '../core/events';
 
 export const DRAIN_LOCK = 'forever-upload-drain';
 export const UPLOAD_CHANNEL = 'forever-uploads';
 export const SYNC_TAG = 'forever-upload';
-
-/** What pages receive on the upload channel. */
-export type ChannelMessage = EngineEvent | { type: 'drained'; report: DrainReport; by: 'page' | 'service-worker' };
 
 export interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;

@@ -6,14 +6,17 @@
 // upload BroadcastChannel.
 import { Workbox } from 'workbox-window';
 import { createBrowserEngine } from './browser-engine';
-import { loadClientConfig, type ClientConfig } from './client-config';
-import { Drainer, SYNC_TAG, UPLOAD_CHANNEL, type ChannelMessage } from './drainer';
-import { enqueueFiles, type EnqueueFilesResult } from './enqueue-files';
-import { enqueue, requestPersistence, type EnqueueInput, type PersistenceStatus } from './enqueue';
-import { reusableHasher, WorkerHasher } from './hasher';
-import { QueueStore } from './queue-store';
+import { loadClientConfig, type ClientConfig } from '../adapters/client-config';
+import type { ChannelMessage } from '../core/events';
+import { Drainer, SYNC_TAG, UPLOAD_CHANNEL } from './drainer';
+import { enqueueFiles, type EnqueueFilesResult } from '../core/enqueue-files';
+import { enqueue } from './enqueue';
+import { requestPersistence, type PersistenceStatus } from '../adapters/browser-storage';
+import type { EnqueueInput } from '../core/queue-item';
+import { reusableHasher, WorkerHasher } from '../adapters/hasher';
+import { QueueStore } from '../adapters/queue-store';
 import type { SwRequest } from './sw-protocol';
-import type { QueueItem } from './types';
+import type { QueueItem } from '../core/types';
 import { wakeOnDrained, WakeSchedule } from './wake-schedule';
 
 interface SyncRegistration extends ServiceWorkerRegistration {

@@ -2,7 +2,7 @@
 // read-modify-write transaction on one item, so the page and the service
 // worker can both write without losing each other's updates.
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import type { QueueItem, UploadState } from './types';
+import type { QueueItem, UploadState } from '../core/types';
 
 export const QUEUE_DB = 'forever-upload-queue';
 // 1: the item record held the file's Blob. 2: the bytes live in their own

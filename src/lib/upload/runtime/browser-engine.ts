@@ -1,14 +1,14 @@
 // Wires the engine for a browser context (page or service worker): sessions
 // signed with the stored II delegation, the canister over @dfinity/agent, the
 // server recorder on this origin.
-import { createForeverActor, foreverCanister } from './canister-client';
-import type { ClientConfig } from './client-config';
+import { createForeverActor, foreverCanister } from '../adapters/forever-canister';
+import type { ClientConfig } from '../adapters/client-config';
 import { UploadEngine, type EngineConfig, type EngineEvent } from './engine';
-import type { Hasher } from './hasher';
-import type { Session, SessionProvider } from './ports';
-import type { QueueStore } from './queue-store';
-import { ServerEdgeRecorder } from './server-client';
-import { delegationExpiryMs, loadStoredIdentity } from './stored-identity';
+import type { Hasher } from '../adapters/hasher';
+import type { Session, SessionProvider } from '../core/ports';
+import type { QueueStore } from '../adapters/queue-store';
+import { ServerEdgeRecorder } from '../adapters/server-api';
+import { delegationExpiryMs, loadStoredIdentity } from '../adapters/stored-identity';
 
 /** Sessions from the stored delegation; one agent per (principal, delegation), rebuilt after a new sign-in. */
 export function storedSessions(config: ClientConfig, f?: typeof fetch): SessionProvider {

@@ -1,9 +1,9 @@
 // Hashers the engine uses. In a page: a dedicated worker (never the main
 // thread). In the service worker (which cannot start workers) and in Node:
 // the same streaming code inline, since those are already off the main thread.
-import { sha256Blob } from '../../../src-worker/hash-stream';
-import type { HashRequest, HashResponse } from '../../../src-worker/hash-protocol';
-import { HasherUnavailableError } from './errors';
+import { sha256Blob } from '../../../../src-worker/hash-stream';
+import type { HashRequest, HashResponse } from '../../../../src-worker/hash-protocol';
+import { HasherUnavailableError } from '../core/errors';
 
 export interface HashJobOptions {
   signal?: AbortSignal;
@@ -92,7 +92,7 @@ export class WorkerHasher implements Hasher {
   /** Starts the hash worker bundled by Vite; if the browser refuses to create it, a hasher whose jobs wait for a retry. */
   static create(): Hasher {
     try {
-      return new WorkerHasher(new Worker(new URL('../../../src-worker/hash.worker.ts', import.meta.url), { type: 'module' }));
+      return new WorkerHasher(new Worker(new URL('../../../../src-worker/hash.worker.ts', import.meta.url), { type: 'module' }));
     } catch (err) {
       return unavailableHasher(new HasherUnavailableError(`hash worker not created: ${err instanceof Error ? err.message : String(err)}`));
     }

@@ -5,7 +5,7 @@
 // request for later (those expire about 5 minutes after signing).
 import { IdbStorage, KEY_STORAGE_DELEGATION, KEY_STORAGE_KEY } from '@dfinity/auth-client';
 import { DelegationChain, DelegationIdentity, ECDSAKeyIdentity } from '@dfinity/identity';
-import { AuthRequiredError } from './errors';
+import { AuthRequiredError } from '../core/errors';
 
 /**
  * A delegation must outlive the calls signed with it: the IC checks its

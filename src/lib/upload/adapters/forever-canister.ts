@@ -2,11 +2,12 @@
 // Maps Candid shapes to the engine's (hex hashes, numbers, CanisterError for
 // `Err` variants) so nothing else in the client sees Candid.
 import { Actor, HttpAgent, type ActorSubclass, type Identity } from '@dfinity/agent';
-import { idlFactory } from '../../declarations/forever/forever.did.js';
-import type { _SERVICE, Error as CandidError, MemoryType as CandidMemoryType, MemoryPresence as CandidPresence } from '../../declarations/forever/forever.did';
-import { CanisterError, type CanisterErrorCode } from './errors';
-import type { CanisterLimits, ForeverCanister, MemoryPresence, UploadSessionInfo } from './ports';
-import type { MemoryType } from './types';
+import { idlFactory } from '../../../declarations/forever/forever.did.js';
+import type { _SERVICE, Error as CandidError, MemoryType as CandidMemoryType, MemoryPresence as CandidPresence } from '../../../declarations/forever/forever.did';
+import { CanisterError, type CanisterErrorCode } from '../core/errors';
+import type { CanisterLimits, ForeverCanister, MemoryPresence, UploadSessionInfo } from '../core/ports';
+import type { MemoryType } from '../core/types';
+import { fromHex, toHex } from '../../bytes';
 
 export type ForeverActor = ActorSubclass<_SERVICE>;
 
@@ -36,17 +37,6 @@ export async function createForeverActor(identity: Identity, target: CanisterTar
   return Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: target.canisterId });
 }
 
-export function toHex(bytes: Uint8Array | number[]): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-export function fromHex(hex: string): Uint8Array {
-  if (!/^([0-9a-f]{2})*$/.test(hex)) throw new TypeError(`not lowercase hex: ${hex.slice(0, 20)}`);
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
 function canisterError(err: CandidError): CanisterError {
   const [code, detail] = Object.entries(err)[0] as [CanisterErrorCode, unknown];
   return new CanisterError(code, detail ?? null);
@@ -58,18 +48,7 @@ function ok<T>(result: { Ok: T } | { Err: CandidError }): T {
 }
 
 function candidType(t: MemoryType): CandidMemoryType {
-  switch (t) {
-    case 'Image':
-      return { Image: null };
-    case 'Video':
-      return { Video: null };
-    case 'Audio':
-      return { Audio: null };
-    case 'Note':
-      return { Note: null };
-    case 'Document':
-      return { Document: null };
-  }
+  return { [t]: null } as CandidMemoryType;
 }
 
 const opt = <T>(v: T | null | undefined): [] | [T] => (v === null || v === undefined ? [] : [v]);

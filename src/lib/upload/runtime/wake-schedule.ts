@@ -6,7 +6,7 @@
 // engine computes `nextWakeAt` from the stored queue at the end of a drain),
 // so the latest report replaces what the earlier ones said. No I/O: the
 // clock and the timer functions are passed in.
-import type { ChannelMessage } from './drainer';
+import type { ChannelMessage } from '../core/events';
 
 /** Floor for a wake that is already due: a report naming a past time must not start a busy loop of drains. */
 export const MIN_WAKE_DELAY_MS = 1_000;

@@ -1,7 +1,9 @@
 // Types shared by the engine, the queue, the service worker and the pages.
 // Declared once here; adapters import them.
+import type { MemoryTypeVariant } from '../../../../contract';
 
-export type MemoryType = 'Image' | 'Video' | 'Audio' | 'Document' | 'Note';
+/** A memory's kind as the queue and the canister spell it (the contract's Candid variant name; `fromVariant` gives the wire form). */
+export type MemoryType = MemoryTypeVariant;
 
 /** Where one memory is in its journey to the canister. */
 export type UploadState =
@@ -31,7 +33,7 @@ export interface ClassifiedError {
 export interface MemoryMetadataInput {
   title: string;
   description?: string;
-  /** Free-form tags, as the seeds' memory records carry them. */
+  /** Free-form tags. */
   tags?: string[];
 }
 

@@ -4,8 +4,8 @@
 // the session is an HttpOnly cookie, so pages and the service worker of the
 // same origin share it. A 401 triggers one sign-in and one retry; other
 // refusals (403 quota or CSRF check) are passed on with the server's code.
-import { HttpStatusError } from './errors';
-import type { EdgeRecorder, ForeverCanister, ServerMemory, StorageEdge } from './ports';
+import { HttpStatusError } from '../core/errors';
+import type { EdgeRecorder, ForeverCanister, ServerMemory, StorageEdge } from '../core/ports';
 
 export interface ServerClientOptions {
   /** Origin (and base path) of the API; '' for the page's own origin. */

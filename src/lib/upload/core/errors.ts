@@ -4,18 +4,10 @@
 // crossed a postMessage boundary.
 import { CircuitOpenError } from './circuit-breaker';
 import type { ClassifiedError } from './types';
+import type { CanisterErrorName } from '../../../../contract';
 
-/** The canister's error variant names (DESIGN.md, "The canister"). */
-export type CanisterErrorCode =
-  | 'Unauthorized'
-  | 'AlreadyExists'
-  | 'NotFound'
-  | 'InvalidHash'
-  | 'InvalidArgument'
-  | 'QuotaExceeded'
-  | 'TooManyUploads'
-  | 'UploadExpired'
-  | 'Internal';
+/** The canister's error variant names. */
+export type CanisterErrorCode = CanisterErrorName;
 
 /** A canister method answered `Err(variant)`. */
 export class CanisterError extends Error {
@@ -217,3 +209,25 @@ export function userMessage(e: Pick<ClassifiedError, 'category' | 'code'>): stri
       return 'The upload failed and will not be retried.';
   }
 }
+
+/** A step's own verdict on an item, already classified. */
+export class StepError extends Error {
+  constructor(
+    readonly classified: ClassifiedError,
+    /** Clear the canister session: it is gone and uploading must begin again. */
+    readonly dropSession = false,
+  ) {
+    super(classified.message);
+    this.name = 'StepError';
+  }
+}
+
+/**
+ * Transient codes that say nothing about the item itself: the canister or the
+ * server cannot be reached (no connection, timeout, breaker open) or all of
+ * the principal's upload slots are taken (they free up on commit or expiry,
+ * 30 minutes at most), or the page's hash worker did not load, or a copy
+ * waits for its twin (woken when the twin is done). The promise is that such
+ * an item is stored eventually: these waits never use up its attempts.
+ */
+export const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable', 'WaitingForTwin']);

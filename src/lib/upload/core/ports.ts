@@ -1,5 +1,5 @@
 // The engine's ports: what it needs from the canister and from the server.
-// Adapters (canister-client.ts, edge-recorder.ts) implement them; the engine
+// Adapters (adapters/forever-canister.ts, adapters/server-api.ts) implement them; the engine
 // never sees an actor or a fetch.
 import type { MemoryMetadataInput, MemoryType } from './types';
 
@@ -24,7 +24,7 @@ export interface CanisterLimits {
   maxLiveSessions: number;
 }
 
-/** The canister protocol (DESIGN.md "The canister"). Errors: CanisterError for Err variants, agent errors otherwise. */
+/** The canister protocol (docs/canister.md). Errors: CanisterError for Err variants, agent errors otherwise. */
 export interface ForeverCanister {
   getLimits(): Promise<CanisterLimits>;
   upsertMetadata(memoryId: string, memoryType: MemoryType, metadata: MemoryMetadataInput & { name: string; mimeType: string }, idempotencyKey: string): Promise<{ created: boolean }>;

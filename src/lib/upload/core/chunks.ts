@@ -1,9 +1,5 @@
-// Chunk arithmetic. Pure.
-
-/** The canister's maximum chunk size (DESIGN.md: chunk ≤ 1 MiB). */
-export const MAX_CHUNK_SIZE = 1024 * 1024;
-/** The canister's maximum file size (DESIGN.md: file ≤ 100 MB). */
-export const MAX_FILE_SIZE = 100 * 1024 * 1024;
+// Chunk arithmetic. Pure. The limits themselves are the contract's
+// (MAX_CHUNK_BYTES, MAX_FILE_BYTES); the canister's get_limits has the last word.
 
 export function chunkCount(size: number, chunkSize: number): number {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid size ${size}`);

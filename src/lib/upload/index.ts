@@ -1,0 +1,11 @@
+// The upload engine's public entry: what the screens import. Everything else
+// under src/lib/upload is the engine's own (core: pure rules; adapters:
+// IndexedDB, the canister, the server, the identity, the hasher; runtime: the
+// engine, the drainer, the browser wiring and the page client).
+export { UploadClient, type DrainMode } from './runtime/upload-client';
+export { toView } from './runtime/engine';
+export { userMessage } from './core/errors';
+export type { ChannelMessage, DrainReport, EngineEvent } from './core/events';
+export type { ClassifiedError, ErrorCategory, ProgressSnapshot, QueueItem, QueueItemView, UploadState } from './core/types';
+export type { ClientConfig } from './adapters/client-config';
+export type { PersistenceStatus } from './adapters/browser-storage';
