@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { BlobStore } from '../blob/blob-store.js';
 import { BlobStoreError } from '../blob/blob-store.js';
 import { removeStaleTempFiles } from '../blob/atomic-write.js';
-import { sha256Hex } from '../blob/hash.js';
+import { sha256Hex } from '../bytes.js';
 import type { ResolvedQueueConfig } from '../config.js';
 import type { QueueRow } from '../db/schema.js';
 import { UUID_RE } from '../schemas.js';

@@ -7,7 +7,6 @@ import { Hono } from 'hono';
 import type { ServerDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
-import { readBodyLimited } from '../http/read-body.js';
 import { validate } from '../http/validate.js';
 import { idParam, uploadQuery } from '../schemas.js';
 import { acceptUpload, getQueueItem } from '../services/uploads.js';
@@ -16,7 +15,8 @@ export function uploadRoutes(deps: ServerDeps) {
   return new Hono<AppEnv>()
     .post('/upload_file', validate('query', uploadQuery), async (c) => {
       const query = c.req.valid('query');
-      const bytes = await readBodyLimited(c, deps.limits.maxUploadBytes);
+      // The body limit (server/http/body-limits.ts) has already bounded the body.
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
       const r = await acceptUpload(deps, deps, c.get('user').id, query, bytes);
       if (r.status === 'pending_retry') {
         return c.json(

@@ -12,7 +12,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { writeFileAtomic } from '../blob/atomic-write.js';
 import type { BlobStore } from '../blob/blob-store.js';
 import { BlobStoreError } from '../blob/blob-store.js';
-import { sha256Hex } from '../blob/hash.js';
+import { sha256Hex } from '../bytes.js';
 import { ApiError } from '../errors.js';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, QueueRow } from '../db/schema.js';

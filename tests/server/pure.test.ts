@@ -1,11 +1,13 @@
 // Pure modules: backoff schedule, storage status rules, metrics text format,
 // log redaction, request schemas.
+import { MAX_FILE_BYTES, TEXT_LIMITS } from '../../contract/index.js';
+import { describeIssues } from '../../server/http/validate.js';
 import { describe, expect, it } from 'vitest';
 import { backoffDelayMs, planAfterFailure } from '../../server/queue/backoff.js';
 import { completePercentage, galleryStatus, memoryStatus } from '../../server/services/presence-status.js';
 import { MetricsRegistry } from '../../server/metrics.js';
 import { createJsonLogger, redact } from '../../server/logging.js';
-import { edgeInput, uuid } from '../../server/schemas.js';
+import { edgeInput, memoryInput, uuid } from '../../server/schemas.js';
 import { resolveQueueConfig, serverConfigFromEnv } from '../../server/config.js';
 
 describe('backoff', () => {
@@ -83,8 +85,8 @@ describe('schemas', () => {
   });
   it('bounds edge sizes', () => {
     const base = { memory_id: '01234567-89ab-7def-8123-456789abcdef', artifact: 'asset', backend: 'blob', present: true };
-    expect(edgeInput.safeParse({ ...base, size: 100_000_000 }).success).toBe(true);
-    expect(edgeInput.safeParse({ ...base, size: 100_000_001 }).success).toBe(false);
+    expect(edgeInput.safeParse({ ...base, size: MAX_FILE_BYTES }).success).toBe(true);
+    expect(edgeInput.safeParse({ ...base, size: MAX_FILE_BYTES + 1 }).success).toBe(false);
     expect(edgeInput.safeParse({ ...base, size: -1 }).success).toBe(false);
   });
 });
@@ -113,5 +115,18 @@ describe('configuration from the environment', () => {
   it('rejects malformed numbers', () => {
     expect(() => serverConfigFromEnv({ QUOTA_MAX_BYTES: '-1' }, defaults)).toThrow(/QUOTA_MAX_BYTES/);
     expect(() => serverConfigFromEnv({ QUOTA_MAX_BYTES: '1e99' }, defaults)).toThrow(/QUOTA_MAX_BYTES/);
+  });
+});
+
+describe('text limits in UTF-8 bytes, from the contract', () => {
+  const id = { memory_type: 'image' as const };
+  it('counts bytes, not characters, and names the cause', () => {
+    expect(memoryInput.safeParse({ ...id, title: 'é'.repeat(TEXT_LIMITS.title / 2) }).success).toBe(true);
+    const over = memoryInput.safeParse({ ...id, title: 'é'.repeat(TEXT_LIMITS.title / 2) + 'x' });
+    expect(over.success).toBe(false);
+    expect(describeIssues(over.error!)).toBe('title is longer than 512 bytes');
+    const desc = memoryInput.safeParse({ ...id, description: 'x'.repeat(TEXT_LIMITS.description + 1) });
+    expect(describeIssues(desc.error!)).toBe('description is longer than 8192 bytes');
+    expect(describeIssues(memoryInput.safeParse({ memory_type: 'gif' }).error!)).toBe('memory_type: must be one of image, video, audio, document, note');
   });
 });
