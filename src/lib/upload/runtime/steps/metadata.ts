@@ -5,18 +5,26 @@ import { requireHash, waitForTwinAhead } from '../../core/twins';
 import type { QueueItem } from '../../core/types';
 import type { StepContext } from './context';
 
+/**
+ * A copy waits while its twin is storing the file (it is never shown recorded
+ * before the file is on the canister, and keeps its bytes meanwhile), then is
+ * recorded as the twin's memory: one asset. If the twin failed for good or was
+ * removed, it stores the file itself. Returns the copy's record once it is
+ * recorded as its twin, null when it goes on by itself. The first step after
+ * hashing (the Web2 record, or this one) asks.
+ */
+export async function settleCopy(ctx: StepContext, item: QueueItem): Promise<QueueItem | null> {
+  if (item.duplicateOf === null) return null;
+  const twins = await ctx.twinsOf(item, requireHash(item));
+  waitForTwinAhead(item, twins);
+  // A twin whose asset the canister confirmed: its memory holds the file.
+  const stored = twins.find((o) => o.committedAt !== null);
+  return stored ? ctx.moveDroppingBytes(item, { type: 'duplicate' }, { duplicateOf: stored.id }) : null;
+}
+
 export async function metadataStep(ctx: StepContext, item: QueueItem): Promise<QueueItem> {
-  if (item.duplicateOf !== null) {
-    // A copy waits while its twin is storing the file (it is never shown
-    // recorded before the file is on the canister, and keeps its bytes
-    // meanwhile), then is recorded as the twin's memory: one asset. If the
-    // twin failed for good or was removed, it stores the file itself.
-    const twins = await ctx.twinsOf(item, requireHash(item));
-    waitForTwinAhead(item, twins);
-    // A twin whose asset the canister confirmed: its memory holds the file.
-    const stored = twins.find((o) => o.committedAt !== null);
-    if (stored) return ctx.moveDroppingBytes(item, { type: 'duplicate' }, { duplicateOf: stored.id });
-  }
+  const copy = await settleCopy(ctx, item);
+  if (copy) return copy;
   await ctx.call(async () => {
     try {
       await ctx.canister.upsertMetadata(item.id, item.memoryType, { ...item.metadata, name: item.name, mimeType: item.mimeType }, item.idempotencyKey);
