@@ -37,13 +37,12 @@ const REAL_IMPORT = 'forever_ic0_certified_data_set';
 /** Adds the SHA-256 block function to `m` as `name(ptr, len)`, forwarding len <= 32 to `forward`. */
 function addBlockFunction(m: binaryen.Module, name: string, forward: string): void {
   const i32 = binaryen.i32;
-  // Locals: 0 ptr, 1 len; then state a..h, working A..H, w0..w15, t1, ab0, ab1, p, end, x.
+  // Locals: 0 ptr, 1 len; then state a..h, working A..H, w0..w15, (34 unused), ab0, ab1, p, end, x.
   const PTR = 0;
   const LEN = 1;
   const S = (i: number): number => 2 + i; // state
   const V = (i: number): number => 10 + i; // working variables
   const W = (i: number): number => 18 + i;
-  const T1 = 34;
   const AB = [35, 36];
   const P = 37;
   const END = 38;
@@ -77,16 +76,16 @@ function addBlockFunction(m: binaryen.Module, name: string, forward: string): vo
     // Role j (a..h) of round i lives in working variable (j - i) mod 8.
     const r = (j: number) => V((((j - i) % 8) + 8) % 8);
     const w = W(i % 16);
-    if (i >= 16) {
-      block.push(set(w, add(add(add(smallSigma1(W((i - 2) % 16)), get(W((i - 7) % 16))), smallSigma0(W((i - 15) % 16))), get(w))));
-    }
+    // Rounds 16..63 compute their schedule word inside the round's sum (a tee instead of a set and a get).
+    const word =
+      i >= 16 ? tee(w, add(add(add(smallSigma1(W((i - 2) % 16)), get(W((i - 7) % 16))), smallSigma0(W((i - 15) % 16))), get(w))) : get(w);
     const ch = xor(get(r(6)), and(get(r(4)), xor(get(r(5)), get(r(6)))));
-    block.push(set(T1, add(add(add(add(get(r(7)), bigSigma1(r(4))), ch), c(K[i])), get(w))));
-    block.push(set(r(3), add(get(r(3)), get(T1))));
+    // h += Σ1(e) + Ch(e, f, g) + K[i] + W[i]; d += h; h += Σ0(a) + Maj(a, b, c).
+    block.push(set(r(3), add(tee(r(7), add(add(add(add(get(r(7)), bigSigma1(r(4))), ch), c(K[i])), word)), get(r(3)))));
     const abNow = AB[i & 1];
     const abPrev = AB[(i + 1) & 1];
     const maj = xor(get(r(1)), and(tee(abNow, xor(get(r(0)), get(r(1)))), get(abPrev)));
-    block.push(set(r(7), add(add(get(T1), bigSigma0(r(0))), maj)));
+    block.push(set(r(7), add(add(get(r(7)), bigSigma0(r(0))), maj)));
   }
   for (let i = 0; i < 8; i++) block.push(set(S(i), add(get(S(i)), get(V(i)))));
   block.push(set(P, add(get(P), c(64))));

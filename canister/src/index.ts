@@ -30,6 +30,7 @@ import {
 } from 'azle';
 import { foreverMethods, type ForeverMethodName, type MethodSpec } from './candid';
 import { Fail } from './errors';
+import { chunkReceiptEncoder } from './fast-reply';
 import { installFastText } from './fast-text';
 import { nativeCompress, selfCheck } from './native-hash';
 import { readPutChunkArgs, readVecBlobArg } from './raw-args';
@@ -49,11 +50,17 @@ installFastText();
 const HASH_MODE = String((globalThis as { foreverHashMode?: string }).foreverHashMode ?? 'native:FOREVER_HASH_MODE').split(':')[0];
 if (HASH_MODE === 'native') useBlockFunction(nativeCompress);
 
+/** Builds put_chunk's reply template now, so no chunk pays for it. */
+function warmReplies(): void {
+  encodeChunkReceipt({ chunks_received: 0, bytes_received: 0n, expires_at: 0n });
+}
+
 function checkHash(): void {
   if (!selfCheck()) trap('forever: the SHA-256 block function gives wrong digests; this module was not built by canister/scripts/build.ts');
 }
 
 const M = foreverMethods(IDL);
+const encodeChunkReceipt = chunkReceiptEncoder(IDL.encode, M.put_chunk.ret);
 const manual = { manual: true } as const;
 const SWEEP_INTERVAL_SECONDS = 60;
 
@@ -164,6 +171,7 @@ function serve(
   run: (env: Env, args: any[]) => unknown,
   onBadArgs?: () => unknown,
   fast?: (arg: Uint8Array) => unknown[] | undefined,
+  fastOk?: (ok: any) => Uint8Array,
 ): void {
   const spec: MethodSpec = M[name];
   const isUpdate = !spec.query;
@@ -183,15 +191,16 @@ function serve(
   const s = svc();
   s.wrote = false;
   let value: unknown;
+  let okValue: unknown;
   try {
-    const ok = run(makeEnv(msgCaller()), args);
-    value = onBadArgs ? ok : { Ok: ok };
+    okValue = run(makeEnv(msgCaller()), args);
+    value = onBadArgs ? okValue : { Ok: okValue };
   } catch (e) {
     if (e instanceof Fail && (!s.wrote || e.keep)) value = { Err: e.error };
     else throw e;
   }
   phase('execute');
-  const reply = IDL.encode([spec.ret], [value]);
+  const reply = fastOk && 'Ok' in (value as object) ? fastOk(okValue) : IDL.encode([spec.ret], [value]);
   phase('encode');
   msgReply(reply);
   if (isUpdate) {
@@ -205,6 +214,7 @@ export default class {
   @init([], manual)
   init(): void {
     checkHash();
+    warmReplies();
     svc();
     startTimers();
   }
@@ -212,6 +222,7 @@ export default class {
   @postUpgrade([], manual)
   postUpgrade(): void {
     checkHash();
+    warmReplies();
     svc();
     startTimers();
   }
@@ -271,7 +282,7 @@ export default class {
 
   @update(M.put_chunk.args, M.put_chunk.ret, manual)
   put_chunk(): void {
-    serve('put_chunk', (env, a) => svc().put_chunk(env, a[0], a[1], a[2]), undefined, readPutChunkArgs);
+    serve('put_chunk', (env, a) => svc().put_chunk(env, a[0], a[1], a[2]), undefined, readPutChunkArgs, encodeChunkReceipt);
   }
 
   @update(M.commit_asset.args, M.commit_asset.ret, manual)
