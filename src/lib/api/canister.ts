@@ -107,7 +107,7 @@ export class CanisterReader {
     const out: IcMemory[] = [];
     let cursor: [] | [string] = [];
     for (;;) {
-      const page: MemoryPage = ok(await this.actor.list_memories(cursor, [1000]));
+      const page: MemoryPage = ok(await this.actor.list_memories(cursor, [100]));
       const items = page.items.map(memory);
       out.push(...items);
       onPage?.(items);
