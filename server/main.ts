@@ -80,7 +80,7 @@ const address = await new Promise<AddressInfo>((resolve, reject) => {
 });
 const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
-const identity = loadOrCreateServerIdentity(dataDir);
+const identity = await loadOrCreateServerIdentity(dataDir);
 let local: LocalNetwork | undefined;
 let canisterId: string;
 if (env.IC_HOST) {
