@@ -1,7 +1,7 @@
 // Default blob store: a directory addressed by SHA-256, `<root>/<aa>/<bb>/<hex>`.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { BlobStoreError, type BlobStore, type StoredBlob } from './blob-store.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;

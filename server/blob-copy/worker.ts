@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BlobStore } from './blob-store.js';
 import { BlobStoreError } from './blob-store.js';
-import { removeStaleTempFiles } from './atomic-write.js';
+import { removeStaleTempFiles } from '../atomic-write.js';
 import { sha256Hex } from '../bytes.js';
 import type { ResolvedQueueConfig } from '../config.js';
 import type { QueueRow } from '../db/schema.js';
