@@ -15,7 +15,7 @@ import { edgeRoutes } from './routes/edges.js';
 import { galleryRoutes } from './routes/galleries.js';
 import { healthRoutes } from './routes/health.js';
 import { memoryRoutes } from './routes/memories.js';
-import { uploadRoutes } from './routes/uploads.js';
+import { uploadRoutes } from './blob-copy/route.js';
 import { usageRoutes } from './routes/usage.js';
 
 export { createServerDeps, type ServerDeps } from './deps.js';

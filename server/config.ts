@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { MAX_FILE_BYTES } from '../contract/index.js';
 import type { Logger } from './logging.js';
-import type { BlobStore } from './blob/blob-store.js';
+import type { BlobStore } from './blob-copy/blob-store.js';
 import type { PresenceVerifier, PrincipalResolver } from './ic/types.js';
 
 export interface QuotaConfig {

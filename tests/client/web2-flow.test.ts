@@ -19,8 +19,8 @@ import { createBrowserEngine } from '../../src/lib/upload/runtime/browser-engine
 import type { EngineConfig } from '../../src/lib/upload/runtime/engine';
 import { enqueue } from '../../src/lib/upload/runtime/enqueue';
 import { addFiles, addNote, cancelItem, RefusedError, storeForever } from '../../src/lib/upload/runtime/queue-actions';
-import { DirectoryBlobStore } from '../../server/blob/directory-store.js';
-import { BlobStoreError } from '../../server/blob/blob-store.js';
+import { DirectoryBlobStore } from '../../server/blob-copy/directory-store.js';
+import { BlobStoreError } from '../../server/blob-copy/blob-store.js';
 import { freshStore } from './support/engine-harness';
 import { cookieFetch, signIn, startLocalStack, type LocalStack } from './support/local-stack';
 

@@ -3,7 +3,7 @@
 import { MAX_FILE_BYTES, TEXT_LIMITS } from '../../contract/index.js';
 import { describeIssues } from '../../server/http/validate.js';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, planAfterFailure } from '../../server/queue/backoff.js';
+import { backoffDelayMs, planAfterFailure } from '../../server/blob-copy/equal-jitter-backoff.js';
 import { completePercentage, galleryStatus, memoryStatus } from '../../server/services/presence-status.js';
 import { MetricsRegistry } from '../../server/metrics.js';
 import { createJsonLogger, redact } from '../../server/logging.js';

@@ -9,7 +9,7 @@ import { notFound } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
 import { validate } from '../http/validate.js';
 import { idParam, uploadQuery } from '../schemas.js';
-import { acceptUpload, getQueueItem } from '../services/uploads.js';
+import { acceptUpload, getQueueItem } from './service.js';
 
 export function uploadRoutes(deps: ServerDeps) {
   return new Hono<AppEnv>()

@@ -9,18 +9,18 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { v7 as uuidv7 } from 'uuid';
-import { writeFileAtomic } from '../blob/atomic-write.js';
-import type { BlobStore } from '../blob/blob-store.js';
-import { BlobStoreError } from '../blob/blob-store.js';
+import { writeFileAtomic } from './atomic-write.js';
+import type { BlobStore } from './blob-store.js';
+import { BlobStoreError } from './blob-store.js';
 import { sha256Hex } from '../bytes.js';
 import { ApiError } from '../errors.js';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, QueueRow } from '../db/schema.js';
-import { backoffDelayMs } from '../queue/backoff.js';
+import { backoffDelayMs } from './equal-jitter-backoff.js';
 import type { ResolvedQueueConfig } from '../config.js';
-import type { ServiceContext } from './context.js';
-import { toIso } from './time.js';
-import { incrementStorageUsage } from './usage.js';
+import type { ServiceContext } from '../services/context.js';
+import { toIso } from '../services/time.js';
+import { incrementStorageUsage } from '../services/usage.js';
 
 export interface UploadRequest {
   memory_id: string;

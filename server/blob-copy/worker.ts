@@ -11,16 +11,16 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { BlobStore } from '../blob/blob-store.js';
-import { BlobStoreError } from '../blob/blob-store.js';
-import { removeStaleTempFiles } from '../blob/atomic-write.js';
+import type { BlobStore } from './blob-store.js';
+import { BlobStoreError } from './blob-store.js';
+import { removeStaleTempFiles } from './atomic-write.js';
 import { sha256Hex } from '../bytes.js';
 import type { ResolvedQueueConfig } from '../config.js';
 import type { QueueRow } from '../db/schema.js';
 import { UUID_RE } from '../schemas.js';
 import type { ServiceContext } from '../services/context.js';
-import { markBlobEdgeStored, releaseAcceptedBytes } from '../services/uploads.js';
-import { planAfterFailure } from './backoff.js';
+import { markBlobEdgeStored, releaseAcceptedBytes } from './service.js';
+import { planAfterFailure } from './equal-jitter-backoff.js';
 import { claimDue, markFailed, markRetry, markStored } from './queue-repo.js';
 
 export interface WorkerDeps {
