@@ -5,7 +5,10 @@
 // are stored (claimed by the signed-in drain). An image gets its thumbnail
 // made in the service worker (createImageBitmap + OffscreenCanvas).
 import { describe, expect, it } from 'vitest';
+import { Actor, HttpAgent } from '@dfinity/agent';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
+import { idlFactory } from '../../src/declarations/forever/forever.did.js';
+import type { _SERVICE } from '../../src/declarations/forever/forever.did';
 import type { Page } from 'playwright-core';
 import { MAX_THUMBNAIL_BYTES } from '../../contract';
 import { browserSuite } from './support/browser-suite';
@@ -124,5 +127,11 @@ describe('share target', () => {
     expect(thumb?.type).toBe('image/webp');
     expect(thumb!.size).toBeGreaterThan(0);
     expect(thumb!.size).toBeLessThanOrEqual(MAX_THUMBNAIL_BYTES);
+    // And the canister keeps it with the memory (set_thumbnail after its metadata), asked as the user.
+    const agent = await HttpAgent.create({ host: origin, identity: user, shouldFetchRootKey: true });
+    const actor = Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: suite.stack.canisterId });
+    const onIc = await actor.get_thumbnail(image!.id);
+    expect('Ok' in onIc && onIc.Ok.length === 1 && onIc.Ok[0].mime_type).toBe('image/webp');
+    expect('Ok' in onIc && onIc.Ok[0]!.bytes.length).toBe(thumb!.size);
   }, 300_000);
 });
