@@ -34,6 +34,8 @@ export interface ForeverCanister {
   commitAsset(sessionId: string, sha256Hex: string): Promise<void>;
   cancelUpload(sessionId: string): Promise<void>;
   getMemoryPresence(memoryId: string): Promise<MemoryPresence>;
+  /** The memory's thumbnail (at most MAX_THUMBNAIL_BYTES of JPEG, PNG, WebP or GIF), kept on the canister so the library shows it without the server. */
+  setThumbnail?(memoryId: string, bytes: Uint8Array): Promise<void>;
   /** Proves the caller's principal to the server (its sign-in; see docs/server.md). */
   provePrincipal(nonce: string): Promise<void>;
 }

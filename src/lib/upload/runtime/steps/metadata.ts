@@ -1,6 +1,6 @@
 // metadata: upsert_metadata on the canister, idempotent by the key fixed at
 // enqueue. A copy of a file waits here for its twin.
-import { isAlreadyExists } from '../../core/errors';
+import { classifyError, isAlreadyExists } from '../../core/errors';
 import { requireHash, waitForTwinAhead } from '../../core/twins';
 import type { QueueItem } from '../../core/types';
 import type { StepContext } from './context';
@@ -32,5 +32,25 @@ export async function metadataStep(ctx: StepContext, item: QueueItem): Promise<Q
       if (!isAlreadyExists(err)) throw err;
     }
   });
+  await thumbnailToCanister(ctx, item);
   return ctx.move(item, { type: 'metadata-stored' });
+}
+
+/**
+ * The thumbnail made for the Web2 copy goes to the canister too, right after
+ * the metadata it belongs to, so the library shows it with the IC alone. The
+ * same bytes again write nothing there, so a retried step may send it again.
+ * A refusal leaves the memory with its type icon; a connection failure retries.
+ */
+async function thumbnailToCanister(ctx: StepContext, item: QueueItem): Promise<void> {
+  const set = ctx.canister.setThumbnail?.bind(ctx.canister);
+  if (!set) return;
+  const thumb = await ctx.store.thumbnail(item.id);
+  if (!thumb) return;
+  const bytes = new Uint8Array(await thumb.arrayBuffer());
+  try {
+    await ctx.call(() => set(item.id, bytes));
+  } catch (err) {
+    if (classifyError(err).category !== 'permanent') throw err;
+  }
 }
