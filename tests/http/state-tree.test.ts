@@ -4,7 +4,7 @@
 // Unknown, a requested one the state lacks is provably Absent, and the same
 // state gives the same root whatever was asked. Also `GET /_/topology`, as
 // dfx's local network (PocketIC) serves it.
-import { Actor, Cbor, Certificate, CanisterStatus, LookupPathStatus, reconstruct, type HashTree as AgentHashTree, type HttpAgent } from '@dfinity/agent';
+import { Actor, Cbor, Certificate, CanisterStatus, LookupPathStatus, lookupResultToBuffer, reconstruct, type HashTree as AgentHashTree, type HttpAgent } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lookupPath, type HashTree } from '../../canister/local/http/hash-tree.js';
@@ -52,7 +52,7 @@ describe('the certified state tree over HTTP', () => {
   it('reveals what was asked; every other label looks up as Unknown, not Absent', async () => {
     const { cert, tree } = await readState(probeId, [['canister', probeId.toUint8Array(), 'module_hash']]);
     expect(cert.lookup_path(['canister', probeId.toUint8Array(), 'module_hash']).status).toBe(LookupPathStatus.Found);
-    expect(hex(cert.lookup_path(['canister', probeId.toUint8Array(), 'module_hash']).value as Uint8Array)).toBe(
+    expect(hex(lookupResultToBuffer(cert.lookup_path(['canister', probeId.toUint8Array(), 'module_hash']))!)).toBe(
       hex(net.ic.moduleHash(probeId)!),
     );
     // `time` is always in a certificate.
@@ -122,7 +122,7 @@ describe('the certified state tree over HTTP', () => {
     expect((status.get('controllers') as Principal[]).map((p) => p.toText())).toEqual([Principal.anonymous().toText()]);
     expect(status.get('module_hash')).toBe(hex(net.ic.moduleHash(probeId)!));
     expect(status.get('candid')).toBe('service : { inc : () -> (nat64) }');
-    const subnet = status.get('subnet') as { subnetId: string; nodeKeys: Map<string, string> };
+    const subnet = status.get('subnet') as CanisterStatus.SubnetStatus;
     expect(subnet.subnetId).toBe(net.iface.keys.subnetId.toText());
     expect(subnet.nodeKeys.size).toBe(1);
   });
