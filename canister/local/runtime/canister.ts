@@ -12,6 +12,7 @@ import {
   wasmTrapReason,
   type Reject,
 } from './errors.js';
+import { ChunkStore } from './chunk-store.js';
 import { HeapSnapshot } from './heap-snapshot.js';
 import type { LoadedModule } from './module.js';
 import type { Closure, MessageContext, OutgoingCall, Response } from './message.js';
@@ -85,6 +86,10 @@ export class Canister {
   broken: Reject | undefined;
   /** The argument of the last install/upgrade, passed again when a restart re-runs post_upgrade. */
   lastInstallArg: Uint8Array = new Uint8Array(0);
+  /** Set by the management canister's stop_canister/start_canister. */
+  status: 'running' | 'stopping' | 'stopped' = 'running';
+  /** Wasm chunks uploaded with upload_chunk, for install_chunked_code. */
+  readonly chunks = new ChunkStore();
 
   private instance: WebAssembly.Instance | undefined;
   private memory: WebAssembly.Memory | undefined;
@@ -128,6 +133,11 @@ export class Canister {
       log: (line) => this.hooks.log(this, line),
     };
     this.api = createSystemApi(host);
+  }
+
+  /** Size of the Wasm heap in bytes (0 without an instance). */
+  get heapBytes(): number {
+    return this.memory?.buffer.byteLength ?? 0;
   }
 
   get hasModule(): boolean {
