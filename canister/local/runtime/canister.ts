@@ -13,7 +13,7 @@ import {
   type Reject,
 } from './errors.js';
 import { ChunkStore } from './chunk-store.js';
-import { HeapSnapshot } from './heap-snapshot.js';
+import { HeapSnapshot, type HeapDelta } from './heap-snapshot.js';
 import type { LoadedModule } from './module.js';
 import type { Closure, MessageContext, OutgoingCall, Response } from './message.js';
 import { StableMemory } from './stable-memory.js';
@@ -245,6 +245,19 @@ export class Canister {
     this.globals = [];
     this.table = undefined;
     this.snapshot = undefined;
+    this.heapView = new Uint8Array(0);
+  }
+
+  /** Committed heap pages changed since the last call, for a query replica (query-replica.ts). */
+  takeHeapDelta(): HeapDelta | undefined {
+    return this.snapshot?.takeDelta();
+  }
+
+  /** A query replica: makes `delta` the committed heap (a full one on a fresh instance of `module`). */
+  loadHeapDelta(module: LoadedModule, delta: HeapDelta): void {
+    if (delta.full || !this.memory || this.module !== module) this.freshInstance(module);
+    if (!this.memory || !this.snapshot) return;
+    this.snapshot.loadDelta(this.memory, this.globals, delta);
     this.heapView = new Uint8Array(0);
   }
 

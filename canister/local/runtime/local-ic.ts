@@ -11,6 +11,7 @@ import { loadModule, moduleMetadata, moduleMetadataEntries, type LoadedModule } 
 import { ManagementCanister, type InstallMode, type Outcome } from './management-canister.js';
 import { newMessage, type MessageKind, type OutgoingCall, type Response } from './message.js';
 import { Persistence, type PersistedCanister } from './persistence.js';
+import { collectReplicaDelta, type Published, type ReplicaDelta } from './query-replica.js';
 import { StableMemory } from './stable-memory.js';
 
 export type CallResult =
@@ -38,6 +39,12 @@ export interface LocalICOptions {
    * the caller's event loop stays free while a message runs.
    */
   thread?: 'main' | 'worker';
+  /**
+   * With `thread: 'worker'`: 'replica' (default) runs queries on a second
+   * worker against the latest committed state, so they never wait behind
+   * updates; 'serial' queues them with the updates (to measure the difference).
+   */
+  queries?: 'replica' | 'serial';
 }
 
 /**
@@ -184,6 +191,21 @@ export class LocalIC implements LocalICApi {
    */
   observeTasks(fn: () => void): void {
     this.taskObserver = fn;
+  }
+
+  private readonly replicaPublished = new Map<string, Published>();
+
+  /**
+   * What committed messages changed in each canister since the last call, for
+   * query replicas on another thread (query-replica.ts). Called between tasks.
+   */
+  takeReplicaDeltas(): ReplicaDelta[] {
+    const out: ReplicaDelta[] = [];
+    for (const c of this.canisters.values()) {
+      const d = collectReplicaDelta(c, this.replicaPublished);
+      if (d) out.push(d);
+    }
+    return out;
   }
 
   /** Advances the system clock (monotonic) at the start of a task. */
