@@ -4,8 +4,8 @@
 // intent to pin can be queued, never a signature (signatures expire).
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { wrapFetchWithPayment, x402Client } from '@x402/fetch';
-import { IpfsClientError, isFinal, offerFrom402, requirementWithin, type IpfsJob, type IpfsOffer } from './offer.js';
-import type { IpfsWallet } from './wallet.js';
+import { IpfsClientError, isFinal, offerFrom402, requirementWithin, type IpfsJob, type IpfsOffer } from './offer';
+import type { IpfsWallet } from './wallet';
 
 export interface IpfsConfigView {
   provider: string;

@@ -1,6 +1,8 @@
 // Pure: what a 402 from the IPFS broker offers, in the terms a screen shows
 // (price in USD, size, endpoint), and the guard that a payment is for exactly
 // the price that was shown.
+import type { IpfsJobStatus } from '../../../contract/index';
+
 export interface PaymentRequirement {
   scheme: string;
   network: string;
@@ -14,7 +16,7 @@ export interface PaymentRequirement {
 /** The broker's job as its API returns it (GET /api/ipfs/jobs/:id, a 202 or a 200). */
 export interface IpfsJob {
   jobId: string;
-  status: 'pending_payment' | 'paid' | 'pinning' | 'completed' | 'failed';
+  status: IpfsJobStatus;
   provider: string;
   memory_id: string | null;
   filename: string | null;

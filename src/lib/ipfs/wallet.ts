@@ -5,7 +5,7 @@
 // - an injected EIP-1193 wallet (window.ethereum) in production.
 import { createWalletClient, custom, type EIP1193Provider, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import type { IpfsClient } from './client.js';
+import type { IpfsClient } from './client';
 
 export interface IpfsWallet {
   kind: 'development' | 'injected';
