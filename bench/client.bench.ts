@@ -20,7 +20,7 @@ import { UploadEngine } from '../src/lib/upload/runtime/engine';
 import { enqueue } from '../src/lib/upload/runtime/enqueue';
 import { inlineHasher } from '../src/lib/upload/adapters/hasher';
 import { QueueStore } from '../src/lib/upload/adapters/queue-store';
-import { ServerEdgeRecorder } from '../src/lib/upload/adapters/server-api';
+import { ServerApi as ServerEdgeRecorder } from '../src/lib/upload/adapters/server-api';
 import { loadStoredIdentity } from '../src/lib/upload/adapters/stored-identity';
 import { hashWorkerPath, startAppStack } from '../tests/browser/support/app-stack';
 import { launchChromium } from '../tests/browser/support/chromium';

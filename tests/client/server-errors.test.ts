@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { enqueue } from '../../src/lib/upload/runtime/enqueue';
 import { classifyError, HttpStatusError, userMessage } from '../../src/lib/upload/core/errors';
-import { ServerEdgeRecorder } from '../../src/lib/upload/adapters/server-api';
+import { ServerApi as ServerEdgeRecorder } from '../../src/lib/upload/adapters/server-api';
 import { FakeCanister } from './support/fake-canister';
 import { freshStore, makeEngine, randomBlob } from './support/engine-harness';
 

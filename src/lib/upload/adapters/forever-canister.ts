@@ -106,6 +106,9 @@ export function foreverCanister(actor: ForeverActor): ForeverCanister {
     async getMemoryPresence(memoryId) {
       return presence(ok(await actor.get_memory_presence(memoryId)));
     },
+    async setThumbnail(memoryId, bytes) {
+      ok(await actor.set_thumbnail(memoryId, bytes));
+    },
     async provePrincipal(nonce) {
       ok(await actor.prove_principal(nonce));
     },

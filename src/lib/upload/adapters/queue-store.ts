@@ -14,7 +14,12 @@ const VERSION = 2;
 
 interface QueueSchema extends DBSchema {
   items: { key: string; value: QueueItem; indexes: { 'by-state': UploadState; 'by-created': number; 'by-sha256': string } };
-  /** The file's bytes by item id: written once at enqueue, deleted with the item or when the canister confirmed this item's commit. */
+  /**
+   * The file's bytes by item id: written once at enqueue (or when read back
+   * from the server's blob copy), deleted with the item or when the canister
+   * confirmed this item's commit. A memory's thumbnail sits beside them under
+   * `<id>#thumbnail` (a key of its own, not a store: the schema stays at 2).
+   */
   bytes: { key: string; value: Blob };
   /** Small records the service worker needs without a page (the client config). */
   meta: { key: string; value: unknown };
@@ -55,6 +60,40 @@ export class QueueStore {
       await tx.objectStore('bytes').put(bytes, item.id);
       return stored;
     });
+  }
+
+  /** Adds an item whose bytes are not here yet (they come from the server's blob copy); an existing item with this id is kept. */
+  async addWithoutBytes(item: QueueItem): Promise<QueueItem> {
+    const tx = this.db.transaction('items', 'readwrite');
+    return settle(tx, async () => {
+      const existing = await tx.store.get(item.id);
+      if (existing) return existing;
+      const stored = { ...item, hasBytes: false };
+      await tx.store.add(stored);
+      return stored;
+    });
+  }
+
+  /** Stores bytes read back for an item and applies `change`, in one transaction. */
+  async putBytes(id: string, bytes: Blob, change: (item: QueueItem) => QueueItem): Promise<QueueItem> {
+    const tx = this.db.transaction(['items', 'bytes'], 'readwrite');
+    return settle(tx, async () => {
+      const current = await tx.objectStore('items').get(id);
+      if (!current) throw new QueueItemNotFoundError(id);
+      const next = { ...change(current), id, hasBytes: true, updatedAt: Date.now() };
+      await tx.objectStore('items').put(next);
+      await tx.objectStore('bytes').put(bytes, id);
+      return next;
+    });
+  }
+
+  /** The memory's thumbnail, kept until the item is removed so a retry does not make it again. */
+  thumbnail(id: string): Promise<Blob | undefined> {
+    return this.db.get('bytes', thumbnailKey(id));
+  }
+
+  async putThumbnail(id: string, thumbnail: Blob): Promise<void> {
+    await this.db.put('bytes', thumbnail, thumbnailKey(id));
   }
 
   get(id: string): Promise<QueueItem | undefined> {
@@ -121,7 +160,9 @@ export class QueueStore {
       const current = await tx.store.get(id);
       if (!current) throw new QueueItemNotFoundError(id);
       const same = await tx.store.index('by-sha256').getAll(sha256);
-      const twin = same.find((o) => o.id !== id && o.owner === current.owner && o.state !== 'failed' && o.duplicateOf === null);
+      // Only memories stored forever share one asset; a Web2-only copy is its own memory on the server.
+      const forever = (o: QueueItem) => o.storeForever !== false;
+      const twin = forever(current) ? same.find((o) => o.id !== id && o.owner === current.owner && o.state !== 'failed' && o.duplicateOf === null && forever(o)) : undefined;
       const next = { ...apply(current, twin), id, hasBytes: current.hasBytes, updatedAt: Date.now() };
       await tx.store.put(next);
       return next;
@@ -142,9 +183,12 @@ export class QueueStore {
     await settle(tx, async () => {
       await tx.objectStore('items').delete(id);
       await tx.objectStore('bytes').delete(id);
+      await tx.objectStore('bytes').delete(thumbnailKey(id));
     });
   }
 }
+
+const thumbnailKey = (id: string) => `${id}#thumbnail`;
 
 /**
  * Runs `work` inside a transaction and resolves with its result once the

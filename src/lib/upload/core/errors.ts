@@ -48,6 +48,8 @@ export class HttpStatusError extends Error {
     message: string,
     /** The server's error code (docs/server.md, "The API"), when the body had one. */
     readonly code: string | null = null,
+    /** The server's own `error.message`: the cause in its words. */
+    readonly serverMessage: string | null = null,
   ) {
     super(message);
     this.name = 'HttpStatusError';
@@ -127,7 +129,8 @@ export function classifyError(err: unknown): ClassifiedError {
     const cat = CANISTER_CATEGORY[err.code];
     // AlreadyExists reaching the classifier means a caller did not treat it as
     // success; call it permanent so it cannot loop.
-    return { category: cat === 'success' ? 'permanent' : cat, code: err.code, message: err.message };
+    const reason = typeof err.detail === 'string' && err.detail.length > 0 ? err.detail : undefined;
+    return { category: cat === 'success' ? 'permanent' : cat, code: err.code, message: err.message, ...(reason ? { reason } : {}) };
   }
   // By name too: the error may have crossed a postMessage boundary.
   if (err instanceof HasherUnavailableError || (err instanceof Error && err.name === 'HasherUnavailableError')) {
@@ -136,12 +139,13 @@ export function classifyError(err: unknown): ClassifiedError {
   if (err instanceof CircuitOpenError) return { category: 'transient', code: 'CircuitOpen', message: err.message };
   if (err instanceof AuthRequiredError) return { category: 'auth', code: 'AuthRequired', message: err.message };
   if (err instanceof HttpStatusError) {
+    const extra = err.serverMessage ? { reason: err.serverMessage } : {};
     const byCode = err.code === null ? undefined : SERVER_CODES[err.code];
-    if (byCode) return { category: byCode, code: pascal(err.code!), message: err.message };
+    if (byCode) return { category: byCode, code: pascal(err.code!), message: err.message, ...extra };
     // A 401 without a known code is still "no session"; a 403 without one is a refusal, not a sign-in matter.
-    if (err.status === 401) return { category: 'auth', code: 'Http401', message: err.message };
-    if (err.status === 408 || err.status === 429 || err.status >= 500) return { category: 'transient', code: err.status >= 500 ? 'Http5xx' : `Http${err.status}`, message: err.message };
-    return { category: 'permanent', code: `Http${err.status}`, message: err.message };
+    if (err.status === 401) return { category: 'auth', code: 'Http401', message: err.message, ...extra };
+    if (err.status === 408 || err.status === 429 || err.status >= 500) return { category: 'transient', code: err.status >= 500 ? 'Http5xx' : `Http${err.status}`, message: err.message, ...extra };
+    return { category: 'permanent', code: `Http${err.status}`, message: err.message, ...extra };
   }
   const e = (typeof err === 'object' && err !== null ? err : {}) as AgentLike;
   const message = typeof e.message === 'string' ? e.message : String(err);
@@ -227,7 +231,8 @@ export class StepError extends Error {
  * server cannot be reached (no connection, timeout, breaker open) or all of
  * the principal's upload slots are taken (they free up on commit or expiry,
  * 30 minutes at most), or the page's hash worker did not load, or a copy
- * waits for its twin (woken when the twin is done). The promise is that such
+ * waits for its twin (woken when the twin is done), or the server still
+ * retries storing its blob copy (Web2Pending). The promise is that such
  * an item is stored eventually: these waits never use up its attempts.
  */
-export const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable', 'WaitingForTwin']);
+export const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable', 'WaitingForTwin', 'Web2Pending']);

@@ -6,7 +6,12 @@ export type EngineEvent = { type: 'state'; item: QueueItemView } | { type: 'prog
 
 /** Time spent per phase during one drain, for the benchmark's breakdown (ms). */
 export interface PhaseTimes {
+  fetching?: number;
   hashing: number;
+  'web2-metadata'?: number;
+  'web2-upload'?: number;
+  thumbnail?: number;
+  'web2-confirm'?: number;
   metadata: number;
   uploading: number;
   committing: number;
@@ -15,6 +20,8 @@ export interface PhaseTimes {
 
 export interface DrainReport {
   recorded: string[];
+  /** Items that ended Web2-only (on the server, not on the canister). */
+  saved?: string[];
   failed: string[];
   waiting: string[];
   parked: string[];
@@ -24,4 +31,10 @@ export interface DrainReport {
 }
 
 /** What pages receive on the upload channel. */
-export type ChannelMessage = EngineEvent | { type: 'drained'; report: DrainReport; by: 'page' | 'service-worker' };
+export type ChannelMessage =
+  | EngineEvent
+  | { type: 'drained'; report: DrainReport; by: 'page' | 'service-worker' }
+  /** An item left the queue (removed or cancelled by the user). */
+  | { type: 'removed'; id: string }
+  /** The service worker queued files shared to the app (Web Share Target). */
+  | { type: 'shared'; ids: string[] };

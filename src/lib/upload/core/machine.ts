@@ -3,9 +3,27 @@
 // crash at any point resumes from the last persisted state.
 import type { ActiveState, UploadState } from './types';
 
+/**
+ * Where an item goes after hashing: to the server first (`web2`), and then,
+ * unless it stays Web2-only (`forever: false`), to the canister. The engine
+ * says which from the item and the ports it has.
+ */
+export interface Route {
+  web2?: boolean;
+  forever?: boolean;
+}
+
 export type UploadEvent =
-  | { type: 'start'; hashed: boolean }
-  | { type: 'hashed' }
+  | ({ type: 'start'; hashed: boolean; /** No queued bytes: read the server's blob copy first. */ fetch?: boolean } & Route)
+  | { type: 'fetched' }
+  | ({ type: 'hashed' } & Route)
+  | { type: 'web2-metadata-stored' }
+  | { type: 'web2-uploaded' }
+  /** The thumbnail is done; `confirm`: the blob copy is still in the server's retry queue. */
+  | { type: 'thumbnail-done'; forever: boolean; confirm: boolean }
+  | { type: 'web2-confirmed'; forever: boolean }
+  /** The server gave up storing the blob copy: send the bytes again. */
+  | { type: 'web2-resend' }
   | { type: 'metadata-stored' }
   /** A copy of a file whose twin (same owner, same bytes) committed: stored once, nothing to upload. */
   | { type: 'duplicate' }
@@ -15,7 +33,10 @@ export type UploadEvent =
   /** The canister no longer knows the session (expired, or removed after a commit we did not see): begin again. */
   | { type: 'session-lost' }
   | { type: 'committed' }
-  | { type: 'verified' }
+  /** `confirm`: the blob copy is still in the server's retry queue; ask until it is stored. */
+  | { type: 'verified'; confirm?: boolean }
+  /** The user stores a Web2-only memory forever (its bytes are queued). */
+  | { type: 'store-forever' }
   | { type: 'transient-error' }
   | { type: 'permanent-error' }
   | { type: 'auth-required' }
@@ -40,7 +61,7 @@ export interface MachineState {
   resumeAt: ActiveState | null;
 }
 
-const ACTIVE: readonly ActiveState[] = ['hashing', 'metadata', 'uploading', 'committing', 'verifying'];
+const ACTIVE: readonly ActiveState[] = ['fetching', 'hashing', 'web2-metadata', 'web2-upload', 'thumbnail', 'web2-confirm', 'metadata', 'uploading', 'committing', 'verifying'];
 
 export function isActive(state: UploadState): state is ActiveState {
   return (ACTIVE as readonly string[]).includes(state);
@@ -48,7 +69,7 @@ export function isActive(state: UploadState): state is ActiveState {
 
 /** Terminal states: the engine does nothing more for them on its own. */
 export function isTerminal(state: UploadState): boolean {
-  return state === 'recorded' || state === 'failed';
+  return state === 'recorded' || state === 'saved' || state === 'failed';
 }
 
 /** States the drainer picks up (needs-sign-in only once an identity is there). */
@@ -57,19 +78,43 @@ export function isRunnable(state: UploadState): boolean {
 }
 
 const FORWARD: Partial<Record<UploadState, Partial<Record<UploadEvent['type'], UploadState>>>> = {
-  hashing: { hashed: 'metadata' },
+  fetching: { fetched: 'hashing' },
+  'web2-metadata': { 'web2-metadata-stored': 'web2-upload', duplicate: 'recorded' },
+  'web2-upload': { 'web2-uploaded': 'thumbnail' },
+  'web2-confirm': { 'web2-resend': 'web2-upload' },
   metadata: { 'metadata-stored': 'uploading', duplicate: 'recorded' },
   uploading: { 'chunks-done': 'committing', 'already-exists': 'verifying' },
   committing: { committed: 'verifying', 'already-exists': 'verifying' },
-  verifying: { verified: 'recorded' },
 };
+
+/** The first phase after hashing. */
+function afterHash(route: Route): ActiveState | 'saved' {
+  if (route.web2) return 'web2-metadata';
+  return route.forever === false ? 'saved' : 'metadata';
+}
 
 export function transition(current: MachineState, event: UploadEvent): MachineState {
   const { state } = current;
   switch (event.type) {
     case 'start':
       if (state !== 'queued') break;
-      return { state: event.hashed ? 'metadata' : 'hashing', resumeAt: null };
+      if (event.fetch) return { state: 'fetching', resumeAt: null };
+      return { state: event.hashed ? afterHash(event) : 'hashing', resumeAt: null };
+    case 'hashed':
+      if (state !== 'hashing') break;
+      return { state: afterHash(event), resumeAt: null };
+    case 'thumbnail-done':
+      if (state !== 'thumbnail') break;
+      return { state: event.forever ? 'metadata' : event.confirm ? 'web2-confirm' : 'saved', resumeAt: null };
+    case 'web2-confirmed':
+      if (state !== 'web2-confirm') break;
+      return { state: event.forever ? 'recorded' : 'saved', resumeAt: null };
+    case 'verified':
+      if (state !== 'verifying') break;
+      return { state: event.confirm ? 'web2-confirm' : 'recorded', resumeAt: null };
+    case 'store-forever':
+      if (state !== 'saved') break;
+      return { state: 'metadata', resumeAt: null };
     case 'transient-error':
       if (!isActive(state)) break;
       return { state: 'waiting-retry', resumeAt: state };

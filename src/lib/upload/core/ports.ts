@@ -34,6 +34,8 @@ export interface ForeverCanister {
   commitAsset(sessionId: string, sha256Hex: string): Promise<void>;
   cancelUpload(sessionId: string): Promise<void>;
   getMemoryPresence(memoryId: string): Promise<MemoryPresence>;
+  /** The memory's thumbnail (at most MAX_THUMBNAIL_BYTES of JPEG, PNG, WebP or GIF), kept on the canister so the library shows it without the server. */
+  setThumbnail?(memoryId: string, bytes: Uint8Array): Promise<void>;
   /** Proves the caller's principal to the server (its sign-in; see docs/server.md). */
   provePrincipal(nonce: string): Promise<void>;
 }
@@ -63,6 +65,32 @@ export interface ServerMemory {
   memoryType: MemoryType;
   title: string;
   description: string | null;
+  folderId?: string | null;
+  name?: string;
+  mimeType?: string;
+  size?: number;
+  /** The server has the record already (its Web2 step made it): only the edges are sent, so an edit made since is kept. */
+  exists?: boolean;
+}
+
+/** What the server's blob copy answered. */
+export type BlobUpload = { status: 'stored' } | { status: 'pending_retry'; queueId: string };
+
+/** The server's Web2 side of a memory: its record, its blob copy, its thumbnail. */
+export interface Web2Api {
+  upsertMemory(memory: ServerMemory): Promise<void>;
+  /** POST /api/upload_file with the hash the server checks; a 202 is `pending_retry`, not a failure. */
+  uploadBlob(memoryId: string, sha256: string, bytes: Blob): Promise<BlobUpload>;
+  /** Where a pending_retry blob copy is now. */
+  blobStatus(queueId: string): Promise<'stored' | 'pending_retry' | 'failed'>;
+  putThumbnail(memoryId: string, thumbnail: Blob): Promise<void>;
+  /** The blob copy's bytes (Store Forever later, when this browser has none). */
+  fetchContent(memoryId: string): Promise<Blob>;
+}
+
+/** Makes a memory's thumbnail off the main thread; null when there is none to make (or it cannot be decoded here). */
+export interface Thumbnailer {
+  thumbnail(source: Blob, mimeType: string): Promise<Blob | null>;
 }
 
 /** Records a memory's storage edges on the server (PUT /api/storage/edges); `noopRecorder` when no server is configured. */

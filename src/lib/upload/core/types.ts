@@ -5,21 +5,33 @@ import type { MemoryTypeVariant } from '../../../../contract';
 /** A memory's kind as the queue and the canister spell it (the contract's Candid variant name; `fromVariant` gives the wire form). */
 export type MemoryType = MemoryTypeVariant;
 
-/** Where one memory is in its journey to the canister. */
+/** Where one memory is in its journey to the server's Web2 copy and to the canister. */
 export type UploadState =
   | 'queued'
+  /** Store Forever later without queued bytes: reading the server's blob copy. */
+  | 'fetching'
   | 'hashing'
+  /** The memory's record on the server (PUT /api/memories/:id). */
+  | 'web2-metadata'
+  /** The bytes to the server's blob copy (POST /api/upload_file). */
+  | 'web2-upload'
+  /** The thumbnail or poster frame, to the server. */
+  | 'thumbnail'
+  /** The server took the bytes into its own retry queue (202 pending_retry): asking until it stored them. */
+  | 'web2-confirm'
   | 'metadata'
   | 'uploading'
   | 'committing'
   | 'verifying'
   | 'recorded'
+  /** Web2 only: on the server, not on the canister (Store Forever later). */
+  | 'saved'
   | 'waiting-retry'
   | 'needs-sign-in'
   | 'failed';
 
 /** The states in which work is being done for the item (the "phases"). */
-export type ActiveState = 'hashing' | 'metadata' | 'uploading' | 'committing' | 'verifying';
+export type ActiveState = 'fetching' | 'hashing' | 'web2-metadata' | 'web2-upload' | 'thumbnail' | 'web2-confirm' | 'metadata' | 'uploading' | 'committing' | 'verifying';
 
 export type ErrorCategory = 'transient' | 'permanent' | 'auth';
 
@@ -28,6 +40,11 @@ export interface ClassifiedError {
   /** Stable code for UIs and tests: a canister variant name, `Network`, `Http5xx`, `IcTransient`, ... */
   code: string;
   message: string;
+  /**
+   * The cause in the words of whoever refused: the server's `error.message`,
+   * the canister's `InvalidArgument` text. Shown to the user as it is.
+   */
+  reason?: string;
 }
 
 export interface MemoryMetadataInput {
@@ -91,6 +108,27 @@ export interface QueueItem {
    * this item stores the file itself, as its own memory.
    */
   duplicateOf: string | null;
+  /** Store on the canister too; false keeps the memory Web2-only. Absent in items of earlier versions: true. */
+  storeForever?: boolean;
+  /** The folder the memory is added to (a directory pick), sent with its server record. */
+  folderId?: string | null;
+  /** Where the bytes come from: the picked file, or (Store Forever later, none queued) the server's blob copy. */
+  source?: 'file' | 'server';
+  /** The SHA-256 the bytes must have (the server's record, for bytes read back from its copy); checked before any chunk. */
+  expectedSha256?: string | null;
+  /** The Web2 side of the journey; absent for items that skip it (earlier versions, or already on the server). */
+  web2?: Web2Progress | null;
+}
+
+export interface Web2Progress {
+  /** The server holds the memory's record. */
+  memory: boolean;
+  /** The blob copy: stored, taken into the server's retry queue, or not yet sent. */
+  blob: 'stored' | 'pending_retry' | null;
+  /** The server's upload_queue id while `blob` is pending_retry. */
+  queueId: string | null;
+  /** The thumbnail: on the server, none to make (not an image or video, or it failed to decode), or not yet done. */
+  thumbnail: 'stored' | 'none' | null;
 }
 
 export interface ProgressSnapshot {

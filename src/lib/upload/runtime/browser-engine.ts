@@ -1,13 +1,14 @@
 // Wires the engine for a browser context (page or service worker): sessions
 // signed with the stored II delegation, the canister over @dfinity/agent, the
-// server recorder on this origin.
+// server's API (Web2 copy and edges) on this origin.
 import { createForeverActor, foreverCanister } from '../adapters/forever-canister';
 import type { ClientConfig } from '../adapters/client-config';
 import { UploadEngine, type EngineConfig, type EngineEvent } from './engine';
 import type { Hasher } from '../adapters/hasher';
 import type { Session, SessionProvider } from '../core/ports';
 import type { QueueStore } from '../adapters/queue-store';
-import { ServerEdgeRecorder } from '../adapters/server-api';
+import { ServerApi } from '../adapters/server-api';
+import type { Thumbnailer } from '../core/ports';
 import { delegationExpiryMs, loadStoredIdentity } from '../adapters/stored-identity';
 
 /** Sessions from the stored delegation; one agent per (principal, delegation), rebuilt after a new sign-in. */
@@ -29,22 +30,26 @@ export function createBrowserEngine(opts: {
   config: ClientConfig;
   store: QueueStore;
   hasher: Hasher;
+  thumbnailer?: Thumbnailer;
   onEvent?: (e: EngineEvent) => void;
   engineConfig?: Partial<EngineConfig>;
   /** Replaces global fetch for the agent and the server (Node tests: cookies, injected faults). */
   fetch?: typeof fetch;
 }): UploadEngine {
-  // One recorder per session, so its server sign-in is shared by all items.
-  const recorders = new WeakMap<Session, ServerEdgeRecorder>();
+  // One server client per session, so its server sign-in is shared by all items.
+  const servers = new WeakMap<Session, ServerApi>();
+  const server = (session: Session) => {
+    let r = servers.get(session);
+    if (!r) servers.set(session, (r = new ServerApi({ baseUrl: opts.config.apiBase, canister: session.canister, fetch: opts.fetch })));
+    return r;
+  };
   return new UploadEngine({
     store: opts.store,
     sessions: storedSessions(opts.config, opts.fetch),
     hasher: opts.hasher,
-    recorder: (session) => {
-      let r = recorders.get(session);
-      if (!r) recorders.set(session, (r = new ServerEdgeRecorder({ baseUrl: opts.config.apiBase, canister: session.canister, fetch: opts.fetch })));
-      return r;
-    },
+    thumbnailer: opts.thumbnailer,
+    recorder: server,
+    web2: server,
     onEvent: opts.onEvent,
     config: opts.engineConfig,
   });

@@ -10,7 +10,8 @@ import { AuthRequiredError, CanisterError, classifyError, StepError, WAIT_CODES 
 import type { DrainReport, EngineEvent, PhaseTimes } from '../core/events';
 import { backoffDelay, canRetry, DEFAULT_BACKOFF, DEFAULT_CALL_RETRY, retryTransient, type BackoffPolicy, type CallRetryPolicy } from '../core/full-jitter-backoff';
 import { isActive, transition, type UploadEvent } from '../core/machine';
-import type { EdgeRecorder, Session, SessionProvider } from '../core/ports';
+import type { EdgeRecorder, Session, SessionProvider, Thumbnailer, Web2Api } from '../core/ports';
+import { QueueItemNotFoundError } from '../adapters/queue-store';
 import type { ActiveState, ClassifiedError, ProgressSnapshot, QueueItem, QueueItemView } from '../core/types';
 import { systemClock, type Clock } from './clock';
 import { STEPS, type StepContext } from './steps';
@@ -46,6 +47,10 @@ export interface EngineDeps {
   hasher: Hasher;
   /** Records storage edges for a signed-in session (the server needs its own sign-in). */
   recorder: (session: Session) => EdgeRecorder;
+  /** The server's Web2 side for a signed-in session; without it items go to the canister only. */
+  web2?: (session: Session) => Web2Api;
+  /** Makes thumbnails off the main thread; without it only the thumbnails pages made are sent. */
+  thumbnailer?: Thumbnailer;
   clock?: Clock;
   random?: () => number;
   config?: Partial<EngineConfig>;
@@ -76,7 +81,7 @@ export class UploadEngine {
    * at a time. Aborting the signal stops between steps; nothing is lost.
    */
   async drain(signal?: AbortSignal): Promise<DrainReport> {
-    const report: DrainReport = { recorded: [], failed: [], waiting: [], parked: [], nextWakeAt: null, phases: { hashing: 0, metadata: 0, uploading: 0, committing: 0, verifying: 0 } };
+    const report: DrainReport & { saved: string[] } = { recorded: [], saved: [], failed: [], waiting: [], parked: [], nextWakeAt: null, phases: { hashing: 0, metadata: 0, uploading: 0, committing: 0, verifying: 0 } };
     // Each item runs at most once per drain; a waiting item comes back on the next one.
     const tried = new Set<string>();
     const nextDue = async (): Promise<QueueItem | undefined> => {
@@ -118,6 +123,7 @@ export class UploadEngine {
             if (!item) return;
             const final = await this.runItem(item.id, s, report.phases, signal);
             if (final?.state === 'recorded') report.recorded.push(final.id);
+            else if (final?.state === 'saved') report.saved.push(final.id);
             else if (final?.state === 'failed') report.failed.push(final.id);
             else if (final?.state === 'needs-sign-in') report.parked.push(final.id);
             // Its waiting copies may run in this same drain.
@@ -137,6 +143,7 @@ export class UploadEngine {
 
   private isDue(item: QueueItem): boolean {
     if (item.state === 'queued' || item.state === 'needs-sign-in' || isActive(item.state)) return true;
+    if (item.state === 'saved') return item.storeForever === true && item.hasBytes;
     return item.state === 'waiting-retry' && (item.nextRetryAt ?? 0) <= this.clock.now();
   }
 
@@ -175,9 +182,12 @@ export class UploadEngine {
     if (item.owner === null) item = await this.save(id, (cur) => ({ ...cur, owner: session.principal }));
     if (item.state === 'waiting-retry') item = await this.move(item, { type: 'retry-due' }, { nextRetryAt: null });
     if (item.state === 'needs-sign-in') item = await this.move(item, { type: 'signed-in' });
-    if (item.state === 'queued') item = await this.move(item, { type: 'start', hashed: item.sha256 !== null });
+    if (item.state === 'queued') item = await this.move(item, { type: 'start', hashed: item.sha256 !== null, fetch: item.source === 'server' && !item.hasBytes, ...this.route(item, session) });
     const ctx = this.context(session, signal);
-    while (isActive(item.state)) {
+    for (;;) {
+      // Asked to be stored forever while it was still on its way to Web2 only.
+      if (item.state === 'saved' && item.storeForever === true && item.hasBytes && item.sha256 !== null) item = await this.move(item, { type: 'store-forever' });
+      if (!isActive(item.state)) break;
       if (signal?.aborted) return item;
       const phase: ActiveState = item.state;
       const started = this.clock.now();
@@ -185,12 +195,29 @@ export class UploadEngine {
         item = await STEPS[phase](ctx, item);
       } catch (err) {
         if (signal?.aborted) return (await this.deps.store.get(id)) ?? item;
-        item = await this.fail(item, session, err);
+        // Removed while it ran (the user cancelled or dismissed it): nothing more to do for
+        // it, except freeing a canister session it opened meanwhile.
+        if (err instanceof QueueItemNotFoundError || !(await this.deps.store.get(id))) {
+          const sessionId = item.sessionId;
+          if (sessionId !== null) await session.canister.cancelUpload(sessionId).catch(() => undefined);
+          return undefined;
+        }
+        try {
+          item = await this.fail(item, session, err);
+        } catch (failErr) {
+          if (failErr instanceof QueueItemNotFoundError) return undefined;
+          throw failErr;
+        }
       } finally {
-        phases[phase] += this.clock.now() - started;
+        phases[phase] = (phases[phase] ?? 0) + this.clock.now() - started;
       }
     }
     return item;
+  }
+
+  /** Through the server first when there is one and the item has a Web2 side; to the canister unless it stays Web2-only. */
+  private route(item: QueueItem, _session: Session): { web2: boolean; forever: boolean } {
+    return { web2: this.deps.web2 !== undefined && item.web2 !== null && item.web2 !== undefined, forever: item.storeForever !== false };
   }
 
   /** The context the steps of one item's run share. */
@@ -205,6 +232,9 @@ export class UploadEngine {
       call: (fn, s) => this.call(fn, s ?? signal),
       retry: (fn) => retryTransient(fn, this.cfg.callRetry, { sleep: this.clock.sleep, random: this.random }, signal),
       recorder: () => this.deps.recorder(session),
+      web2: this.deps.web2?.(session) ?? null,
+      thumbnailer: this.deps.thumbnailer ?? null,
+      route: (item) => this.route(item, session),
       save: (id, change) => this.save(id, change),
       move: (item, event, patch) => this.move(item, event, patch),
       moveDroppingBytes: (item, event, patch) => this.moveDroppingBytes(item, event, patch),

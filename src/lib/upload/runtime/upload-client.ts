@@ -5,7 +5,10 @@
 // comes back online. Progress from whichever context drains arrives on the
 // upload BroadcastChannel.
 import { Workbox } from 'workbox-window';
-import { createBrowserEngine } from './browser-engine';
+import { createBrowserEngine, storedSessions } from './browser-engine';
+import { toView } from './engine';
+import { grabPosterFrame } from './poster-frame';
+import { addFiles, addNote, cancelItem, retryItem, storeForever, type AddFilesInput, type AddFilesResult, type AddNoteInput, type Web2Memory } from './queue-actions';
 import { loadClientConfig, type ClientConfig } from '../adapters/client-config';
 import type { ChannelMessage } from '../core/events';
 import { Drainer, SYNC_TAG, UPLOAD_CHANNEL } from './drainer';
@@ -28,6 +31,8 @@ export type DrainMode = 'service-worker' | 'page';
 export class UploadClient {
   readonly channel = new BroadcastChannel(UPLOAD_CHANNEL);
   private pageDrainer: Drainer | null = null;
+  /** The page's hash worker: hashes in page mode, thumbnails and poster frames always. */
+  private readonly hasher = reusableHasher(() => WorkerHasher.create());
   /** One timer for the earliest retry any drain (this page's, another page's or the service worker's) reported. */
   private readonly wake = new WakeSchedule(() => void this.drain());
 
@@ -57,9 +62,8 @@ export class UploadClient {
     const persistence = await requestPersistence(navigator.storage);
     const client = new UploadClient(store, config, mode, registration, persistence);
     if (mode === 'page') {
-      const hasher = reusableHasher(() => WorkerHasher.create());
       client.pageDrainer = new Drainer(
-        async () => createBrowserEngine({ config, store, hasher, onEvent: (e) => client.emit(e) }),
+        async () => createBrowserEngine({ config, store, hasher: client.hasher, thumbnailer: client.hasher, onEvent: (e) => client.emit(e) }),
         undefined,
         (report) => client.emit({ type: 'drained', report, by: 'page' }),
       );
@@ -92,7 +96,52 @@ export class UploadClient {
     };
   }
 
-  /** Queues each file it can (failures reported per file) and asks for a drain of what was queued. */
+  /**
+   * Validates every file first (contract limits: empty file, > MAX_FILE_BYTES,
+   * name > 255 UTF-8 bytes, title > 512 bytes); queues only what can succeed,
+   * then asks for a drain. A video gets its poster frame here (see
+   * poster-frame.ts). Resolves once queued, not once uploaded.
+   */
+  async add(input: AddFilesInput): Promise<AddFilesResult> {
+    const result = await addFiles(this.store, input, {
+      storage: navigator.storage,
+      onQueued: async (item, file) => {
+        this.emit({ type: 'state', item: toView(item) });
+        if (!item.mimeType.startsWith('video/')) return;
+        const frame = await grabPosterFrame(file);
+        const thumb = frame ? await this.hasher.thumbnail(frame) : null;
+        if (thumb) await this.store.putThumbnail(item.id, thumb);
+      },
+    });
+    if (result.queued.length > 0) this.requestDrain();
+    return result;
+  }
+
+  /** A note (type Note, its text stored as a text/markdown file). Throws RefusedError naming the cause. */
+  async addNote(input: AddNoteInput): Promise<{ id: string }> {
+    const item = await addNote(this.store, input, navigator.storage);
+    this.emit({ type: 'state', item: toView(item) });
+    this.requestDrain();
+    return { id: item.id };
+  }
+
+  /**
+   * Store Forever later, for memories that are Web2-only: bytes from this
+   * browser's queue when it has them, otherwise GET /api/memories/:id/content,
+   * re-hashed in the worker and compared with the recorded sha256 before any
+   * chunk is sent (a mismatch fails the item with a clear reason).
+   */
+  async storeForever(memories: Web2Memory[]): Promise<{ queued: string[]; refused: { id: string; reason: string }[] }> {
+    const result = await storeForever(this.store, memories);
+    for (const id of result.queued) {
+      const item = await this.store.get(id);
+      if (item) this.emit({ type: 'state', item: toView(item) });
+    }
+    if (result.queued.length > 0) this.requestDrain();
+    return result;
+  }
+
+  /** Queues each file it can (failures reported per file) and asks for a drain of what was queued (the minimal test page's path). */
   enqueueFiles(files: Iterable<File>, owner: string | null): Promise<EnqueueFilesResult> {
     return enqueueFiles(
       files,
@@ -102,6 +151,11 @@ export class UploadClient {
       },
       () => this.drain(),
     );
+  }
+
+  /** A drain, without waiting for it in page mode (where it runs the uploads themselves). */
+  private requestDrain(): void {
+    void this.drain().catch((err) => console.error('drain request failed', err));
   }
 
   /** Asks for a drain now; resolves once it is requested (the service worker) or finished (page mode). */
@@ -122,9 +176,30 @@ export class UploadClient {
     return this.store.list();
   }
 
-  /** The user retries a failed item. */
+  /** The user retries a failed item (from the start), or a waiting one now. */
   async retry(id: string): Promise<void> {
-    await this.store.update(id, (cur) => (cur.state === 'failed' ? { ...cur, state: 'queued', resumeAt: null, attempts: 0, waits: 0, nextRetryAt: null } : cur));
+    await retryItem(this.store, id);
+    await this.announce(id);
     await this.drain();
+  }
+
+  /** Dismisses an item (a failed or waiting one, typically); its queued bytes are freed. Idempotent. */
+  async remove(id: string): Promise<void> {
+    const item = await this.store.get(id);
+    await this.store.remove(id);
+    if (item) this.emit({ type: 'removed', id });
+  }
+
+  /** cancel_upload on the canister when the item has a session, then remove. Idempotent. */
+  async cancel(id: string): Promise<void> {
+    const item = await this.store.get(id);
+    const sessions = storedSessions(this.config);
+    await cancelItem(this.store, id, async () => (await sessions()).canister);
+    if (item) this.emit({ type: 'removed', id });
+  }
+
+  private async announce(id: string): Promise<void> {
+    const item = await this.store.get(id);
+    if (item) this.emit({ type: 'state', item: toView(item) });
   }
 }

@@ -1,8 +1,8 @@
 // What a step (one function per active state) gets from the engine: the
 // item's session, its stores and ports, and the engine's ways of calling out
 // and of persisting a transition. A step returns the item's next record.
-import type { UploadEvent } from '../../core/machine';
-import type { EdgeRecorder, ForeverCanister } from '../../core/ports';
+import type { Route, UploadEvent } from '../../core/machine';
+import type { EdgeRecorder, ForeverCanister, Thumbnailer, Web2Api } from '../../core/ports';
 import type { ProgressSnapshot, QueueItem } from '../../core/types';
 import type { Hasher } from '../../adapters/hasher';
 import type { QueueStore } from '../../adapters/queue-store';
@@ -21,6 +21,12 @@ export interface StepContext {
   retry<T>(fn: () => Promise<T>): Promise<T>;
   /** The server recorder of this session. */
   recorder(): EdgeRecorder;
+  /** The server's Web2 side for this session, or null when the engine has none (then the Web2 steps are skipped). */
+  web2: Web2Api | null;
+  /** Makes thumbnails off the main thread, or null where that is impossible. */
+  thumbnailer: Thumbnailer | null;
+  /** Where `item` goes after hashing. */
+  route(item: QueueItem): Route;
   /** Persists a change and tells the listeners. */
   save(id: string, change: (item: QueueItem) => QueueItem): Promise<QueueItem>;
   /** Persists the machine's transition on `event` (plus `patch`). */

@@ -3,6 +3,7 @@
 import { StepError } from '../../core/errors';
 import type { QueueItem } from '../../core/types';
 import type { StepContext } from './context';
+import { serverMemory } from './web2-metadata';
 
 export async function verifyingStep(ctx: StepContext, item: QueueItem): Promise<QueueItem> {
   const presence = await ctx.call(() => ctx.canister.getMemoryPresence(item.id));
@@ -10,12 +11,13 @@ export async function verifyingStep(ctx: StepContext, item: QueueItem): Promise<
     throw new StepError({ category: 'transient', code: 'PresenceUnconfirmed', message: `canister reports metadata ${presence.metadataPresent}, asset ${presence.assetPresent}, sha256 ${presence.sha256}` });
   }
   const recorder = ctx.recorder();
-  const memory = { id: item.id, memoryType: item.memoryType, title: item.metadata.title, description: item.metadata.description ?? null };
+  const memory = serverMemory(item);
   await ctx.retry(() =>
     recorder.record(memory, [
       { memoryId: item.id, artifact: 'metadata', backend: 'icp', present: true, contentHash: null, size: null, location: null },
       { memoryId: item.id, artifact: 'asset', backend: 'icp', present: true, contentHash: item.sha256, size: item.size, location: null },
     ]),
   );
-  return ctx.move(item, { type: 'verified' }, { lastError: null, nextRetryAt: null });
+  const confirm = ctx.web2 !== null && item.web2?.blob === 'pending_retry';
+  return ctx.move(item, { type: 'verified', confirm }, { lastError: null, nextRetryAt: null });
 }

@@ -1,0 +1,3 @@
+// Transitional: the screens written before the layers import these paths.
+// Import from `$lib/upload` (index.ts) instead; this file goes once they do.
+export { userMessage } from './core/errors';
