@@ -16,7 +16,7 @@ import { HeapSnapshot } from './heap-snapshot.js';
 import type { LoadedModule } from './module.js';
 import type { Closure, MessageContext, OutgoingCall, Response } from './message.js';
 import { StableMemory } from './stable-memory.js';
-import { createSystemApi, type SystemApiHost } from './system-api.js';
+import { createSystemApi, forMemory64, type SystemApiHost } from './system-api.js';
 
 /** How a message's effects end. */
 export type ExecMode =
@@ -95,6 +95,7 @@ export class Canister {
   private heapView: Uint8Array = new Uint8Array(0);
   private current: MessageContext | undefined;
   private readonly api: ReturnType<typeof createSystemApi>;
+  private api64: ReturnType<typeof createSystemApi> | undefined;
 
   readonly callbacks = new Map<number, Callback>();
   nextCallbackId = 1;
@@ -174,11 +175,15 @@ export class Canister {
     globals: WebAssembly.Global[];
     table: WebAssembly.Table | undefined;
   } {
-    const instance = new WebAssembly.Instance(module.compiled, { ic0: this.api as WebAssembly.ModuleImports });
+    const api = module.info.memory64 ? (this.api64 ??= forMemory64(this.api)) : this.api;
+    const instance = new WebAssembly.Instance(module.compiled, { ic0: api as WebAssembly.ModuleImports });
     const ex = instance.exports;
+    // The instrumentation exports memory 0 under its own name, whatever the
+    // module calls it (or when it exports none), as the IC finds it.
+    const memory = module.info.memoryExport ? ex[module.info.memoryExport] : undefined;
     return {
       instance,
-      memory: ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined,
+      memory: memory instanceof WebAssembly.Memory ? memory : undefined,
       counter: ex[COUNTER_EXPORT] as WebAssembly.Global,
       globals: module.info.globalExports.map((n) => ex[n] as WebAssembly.Global),
       table: module.info.tableExport ? (ex[module.info.tableExport] as WebAssembly.Table) : undefined,

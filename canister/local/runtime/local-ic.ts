@@ -63,6 +63,8 @@ export interface LocalICApi {
   setControllers(canisterId: Principal, controllers: Principal[]): Promise<void>;
   moduleHash(canisterId: Principal): Uint8Array | undefined;
   metadata(canisterId: Principal, name: string): Uint8Array | undefined;
+  /** Names of the installed module's `icp:public`/`icp:private` sections. */
+  metadataNames(canisterId: Principal): string[];
   certifiedData(canisterId: Principal): Uint8Array;
   timeNs(): bigint;
   setTime(ns: bigint): Promise<void>;
@@ -249,6 +251,10 @@ export class LocalIC implements LocalICApi {
 
   certifiedData(canisterId: Principal): Uint8Array {
     return new Uint8Array(this.requireCanister(canisterId).certifiedData);
+  }
+
+  metadataNames(canisterId: Principal): string[] {
+    return this.metadataEntries(canisterId).map(([name]) => name);
   }
 
   /** Every `icp:public`/`icp:private` metadata section of the installed module. */

@@ -226,6 +226,11 @@ export class LocalICThread implements LocalICApi {
     return data ? new Uint8Array(data) : undefined;
   }
 
+  metadataNames(canisterId: Principal): string[] {
+    const c = this.canisters.get(canisterId.toText());
+    return c?.moduleHash ? [...c.metadata.keys()] : [];
+  }
+
   certifiedData(canisterId: Principal): Uint8Array {
     return new Uint8Array(this.mirrored(canisterId).certifiedData);
   }

@@ -32,6 +32,9 @@ export class EchoRuntime implements IcRuntime {
   metadata(_id: Principal, name: string): Uint8Array | undefined {
     return name === 'candid:service' ? new TextEncoder().encode('service : { whoami : () -> (principal) }') : undefined;
   }
+  metadataNames(): string[] {
+    return ['candid:service'];
+  }
   certifiedData(): Uint8Array {
     return new Uint8Array();
   }
