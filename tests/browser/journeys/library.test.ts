@@ -118,7 +118,7 @@ describe('the library', () => {
     await openAddSheet(page);
     // A file over the limit goes by path (no test buffer is that large); names past 255 bytes cannot be file names on disk.
     await page.getByTestId('add-files').setInputFiles(big);
-    await page.getByTestId('refused-item').getByText(`too-big.bin: the file is ${(MAX_FILE_BYTES + 1).toLocaleString('en')} bytes, over the 100 MiB (${MAX_FILE_BYTES.toLocaleString('en')} bytes) limit`).waitFor();
+    await page.getByTestId('refused-item').getByText(`too-big.bin: the file is ${MAX_FILE_BYTES + 1} bytes, more than the ${MAX_FILE_BYTES} bytes (100 MiB) a memory can hold`).waitFor();
     await page.getByTestId('add-files').setInputFiles([
       { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) },
       { name: tooLongName, mimeType: 'image/png', buffer: png(8, 8) },
@@ -127,8 +127,8 @@ describe('the library', () => {
     const refused = page.getByTestId('refused');
     await page.getByText('1 memory added').waitFor();
     expect(await refused.getByTestId('refused-item').allTextContents()).toEqual([
-      'empty.txt: the file is empty (0 bytes)',
-      `${tooLongName}: the file name is 256 bytes long, over the 255-byte limit`,
+      'empty.txt: the file is empty (0 bytes): there is nothing to store',
+      `${tooLongName}: the file name is longer than 255 bytes (it has 256)`,
     ]);
     await look(page, 'j7', 'add-sheet-refusals');
 
@@ -136,7 +136,7 @@ describe('the library', () => {
     const title = 'é'.repeat(300);
     await page.getByLabel('Title (optional, for one file)').fill(title);
     await page.getByTestId('add-files').setInputFiles({ name: 'titled.png', mimeType: 'image/png', buffer: png(8, 8) });
-    await page.getByText('titled.png: the title is 600 bytes long, over the 512-byte limit').waitFor();
+    await page.getByText('titled.png: title is longer than 512 bytes (it has 600)').waitFor();
     await closeDialog(page);
 
     // Nothing that cannot succeed was queued: the queue holds the four of journey 1 and the one accepted here.
