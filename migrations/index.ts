@@ -4,7 +4,9 @@
 // Add each new migration file here; names sort in the order they run.
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0003 from './0003_ipfs.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0003_ipfs': m0003,
 };

@@ -1,8 +1,8 @@
 // Builds everything the app needs from a ServerConfig: database (migrated),
 // blob store, IC adapters, metrics, and the upload queue worker (started).
 import path from 'node:path';
-import { DirectoryBlobStore } from './blob/directory-store.js';
-import type { BlobStore } from './blob/blob-store.js';
+import { DirectoryBlobStore } from './blob-copy/directory-store.js';
+import type { BlobStore } from './blob-copy/blob-store.js';
 import {
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_NONCE_TTL_MS,
@@ -18,9 +18,10 @@ import { createCanisterAdapters } from './ic/canister-client.js';
 import type { PresenceVerifier, PrincipalResolver } from './ic/types.js';
 import { createJsonLogger } from './logging.js';
 import { createServerMetrics } from './metrics.js';
-import { queueDepth } from './queue/queue-repo.js';
-import { UploadQueueWorker } from './queue/worker.js';
+import { queueDepth } from './blob-copy/queue-repo.js';
+import { UploadQueueWorker } from './blob-copy/worker.js';
 import type { ServiceContext } from './services/context.js';
+import { createIpfsService, type IpfsService } from './ipfs/service.js';
 
 export interface ServerLimits {
   maxUploadBytes: number;
@@ -37,6 +38,8 @@ export interface ServerDeps extends ServiceContext {
   limits: ServerLimits;
   /** The running queue worker (null when `queue.enabled` is false). */
   worker: UploadQueueWorker | null;
+  /** IPFS pins paid with x402 (null when disabled). */
+  ipfs: IpfsService | null;
 }
 
 export async function createServerDeps(config: ServerConfig): Promise<ServerDeps & { close(): Promise<void> }> {
@@ -77,7 +80,8 @@ export async function createServerDeps(config: ServerConfig): Promise<ServerDeps
     return [{ value: Number(r.bytes) }];
   });
 
-  const worker = queue.enabled ? new UploadQueueWorker({ ctx, blobStore, queue }) : null;
+  const ipfs = config.ipfs?.enabled === false ? null : createIpfsService(ctx, blobStore, config.ipfs);
+  const worker = queue.enabled ? new UploadQueueWorker({ ctx, blobStore, queue, tasks: ipfs ? [ipfs.executor] : [] }) : null;
   await worker?.start();
   logger.info('ServerDepsReady', { engine: handle.engine, queue_enabled: queue.enabled });
 
@@ -94,6 +98,7 @@ export async function createServerDeps(config: ServerConfig): Promise<ServerDeps
       secureCookies: config.secureCookies ?? false,
     },
     worker,
+    ipfs,
     async close() {
       await worker?.stop();
       await handle.close();

@@ -6,12 +6,12 @@
 // - booleans: integer 0/1 (better-sqlite3 cannot bind JS booleans);
 // - JSON: `jsonb` on PostgreSQL, text on SQLite; written as JSON text.
 import type { Generated, Insertable, Selectable } from 'kysely';
+import type { MemoryType } from '../../contract/index.js';
 
-export const MEMORY_TYPES = ['image', 'video', 'audio', 'document', 'note'] as const;
-export type MemoryType = (typeof MEMORY_TYPES)[number];
+export { MEMORY_TYPES, type MemoryType } from '../../contract/index.js';
 export const ARTIFACTS = ['metadata', 'asset'] as const;
 export type Artifact = (typeof ARTIFACTS)[number];
-export const BACKENDS = ['neon', 'blob', 'icp'] as const;
+export const BACKENDS = ['neon', 'blob', 'icp', 'ipfs'] as const;
 export type Backend = (typeof BACKENDS)[number];
 export const SYNC_STATES = ['idle', 'migrating', 'failed'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];

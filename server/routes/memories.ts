@@ -5,7 +5,6 @@
 //   GET  /api/memories/:id/presence  presence of one memory
 //   GET  /api/memories/presence?ids= and POST /api/memories/presence {ids}  batch
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ServerDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
@@ -13,21 +12,20 @@ import { validate } from '../http/validate.js';
 import { idBatch, idListQuery, idParam, listQuery, MAX_PRESENCE_IDS, memoryInput } from '../schemas.js';
 import { getMemory, listMemories, upsertMemory } from '../services/memories.js';
 import { memoriesPresence } from '../services/presence.js';
-import { jsonBodyLimit } from './limits.js';
 
 export function memoryRoutes(deps: ServerDeps) {
   return new Hono<AppEnv>()
     .get('/presence', validate('query', idListQuery(MAX_PRESENCE_IDS)), async (c) => {
       return c.json({ memories: await memoriesPresence(deps, c.get('user').id, c.req.valid('query').ids) });
     })
-    .post('/presence', bodyLimit(jsonBodyLimit(64 * 1024)), validate('json', idBatch(MAX_PRESENCE_IDS)), async (c) => {
+    .post('/presence', validate('json', idBatch(MAX_PRESENCE_IDS)), async (c) => {
       return c.json({ memories: await memoriesPresence(deps, c.get('user').id, c.req.valid('json').ids) });
     })
     .get('/', validate('query', listQuery), async (c) => {
       const { limit, cursor } = c.req.valid('query');
       return c.json(await listMemories(deps, c.get('user').id, limit, cursor));
     })
-    .put('/:id', bodyLimit(jsonBodyLimit(256 * 1024)), validate('param', idParam), validate('json', memoryInput), async (c) => {
+    .put('/:id', validate('param', idParam), validate('json', memoryInput), async (c) => {
       const { id } = c.req.valid('param');
       const { memory, created } = await upsertMemory(deps, c.get('user').id, id, c.req.valid('json'));
       return c.json({ memory, created }, created ? 201 : 200);

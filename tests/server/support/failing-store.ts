@@ -1,8 +1,8 @@
 // Boundary double for the blob store: a real DirectoryBlobStore whose `put`
 // fails the next N times (or always), the way an object store outage looks
 // to the server (a BlobStoreError).
-import { BlobStoreError, type BlobStore, type StoredBlob } from '../../../server/blob/blob-store.js';
-import { DirectoryBlobStore } from '../../../server/blob/directory-store.js';
+import { BlobStoreError, type BlobStore, type StoredBlob } from '../../../server/blob-copy/blob-store.js';
+import { DirectoryBlobStore } from '../../../server/blob-copy/directory-store.js';
 
 export class FailingBlobStore implements BlobStore {
   readonly inner: DirectoryBlobStore;
