@@ -18,6 +18,8 @@ import { healthRoutes } from './routes/health.js';
 import { memoryRoutes } from './routes/memories.js';
 import { uploadRoutes } from './blob-copy/route.js';
 import { usageRoutes } from './routes/usage.js';
+import { ipfsGateway } from './ipfs/gateway.js';
+import { ipfsRoutes } from './ipfs/routes.js';
 
 export { createServerDeps, type ServerDeps } from './deps.js';
 export type { ServerConfig } from './config.js';
@@ -53,6 +55,12 @@ export function createServerApp(deps: ServerDeps) {
       });
     }
   });
+
+  // IPFS pins paid with x402: the broker (its own session and body limits) and the local gateway.
+  if (deps.ipfs) {
+    app.route('/api/ipfs', ipfsRoutes(deps.ipfs));
+    app.route('/ipfs', ipfsGateway(deps.ipfs));
+  }
 
   for (const prefix of ['/api/memories', '/api/galleries', '/api/folders', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
     app.use(prefix, auth);

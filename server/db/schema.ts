@@ -11,7 +11,7 @@ import type { MemoryType } from '../../contract/index.js';
 export { MEMORY_TYPES, type MemoryType } from '../../contract/index.js';
 export const ARTIFACTS = ['metadata', 'asset'] as const;
 export type Artifact = (typeof ARTIFACTS)[number];
-export const BACKENDS = ['neon', 'blob', 'icp'] as const;
+export const BACKENDS = ['neon', 'blob', 'icp', 'ipfs'] as const;
 export type Backend = (typeof BACKENDS)[number];
 export const SYNC_STATES = ['idle', 'migrating', 'failed'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
