@@ -80,7 +80,7 @@ const address = await new Promise<AddressInfo>((resolve, reject) => {
 });
 const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
-const identity = loadOrCreateServerIdentity(dataDir);
+const identity = await loadOrCreateServerIdentity(dataDir);
 let local: LocalNetwork | undefined;
 let canisterId: string;
 if (env.IC_HOST) {
@@ -146,7 +146,11 @@ process.stdout.write(
   ].join('\n'),
 );
 
+let stopping = false;
 async function stop(signal: string): Promise<void> {
+  // A second signal changes nothing: the first stop is already bounded.
+  if (stopping) return;
+  stopping = true;
   logger.info('ServerStopping', { signal });
   // Whatever hangs, the process is gone within the bound.
   setTimeout(() => {
@@ -160,5 +164,8 @@ async function stop(signal: string): Promise<void> {
   logger.info('ServerStopped', { signal });
   process.exit(0);
 }
-process.once('SIGINT', () => void stop('SIGINT'));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+// `on`, not `once`: a listener must stay registered while stopping, or a
+// repeated signal (or tsx's relay, which counts listeners) kills the process
+// before the stop is done.
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -175,11 +175,11 @@ export function builtWasm(name: string): string {
 async function main(): Promise<void> {
   const names = process.argv.slice(2);
   const force = process.env.FORCE === '1';
+  // First the declarations and the canister's own Candid types (an input of its build), from canister/src/candid.ts.
+  await import('./post-build.js');
   for (const name of names.length ? names : Object.keys(azleCanisters())) {
     if (force || !upToDate(name, located(name))) await build(name);
   }
-  // Declarations and the canister's own Candid types, from canister/src/candid.ts.
-  await import('./post-build.js');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -164,6 +164,10 @@ export interface Thumbnail {
   'mime_type' : string,
   'bytes' : Uint8Array | number[],
 }
+export interface HashProgress {
+  'state' : Uint8Array | number[],
+  'digest' : Uint8Array | number[],
+}
 export type Result_upsert = { 'Ok' : UpsertResult } |
   { 'Err' : Error };
 export type Result_memory = { 'Ok' : Memory } |
@@ -211,4 +215,6 @@ export type Result_principals = { 'Ok' : Array<Principal> } |
 export type Result_Delete = { 'Ok' : DeleteResult } |
   { 'Err' : Error };
 export type Result_Thumbnail = { 'Ok' : [] | [Thumbnail] } |
+  { 'Err' : Error };
+export type Result_hash = { 'Ok' : HashProgress } |
   { 'Err' : Error };

@@ -154,6 +154,8 @@ export function foreverTypes(IDL: Idl) {
   const DeleteResult = IDL.Record({ deleted: IDL.Bool, freed_bytes: IDL.Nat64 });
   // A memory's thumbnail: at most 64 KiB, its SHA-256 computed by the canister, its type read from its bytes.
   const Thumbnail = IDL.Record({ bytes: IDL.Vec(IDL.Nat8), sha256: IDL.Vec(IDL.Nat8), mime_type: IDL.Text });
+  // sha256_parts' answer: the saved hash state (to pass to the next call) and the digest so far.
+  const HashProgress = IDL.Record({ state: IDL.Vec(IDL.Nat8), digest: IDL.Vec(IDL.Nat8) });
   const result = (ok: IDLNamespace.Type) => IDL.Variant({ Ok: ok, Err: Error });
   return {
     MemoryType,
@@ -179,6 +181,7 @@ export function foreverTypes(IDL: Idl) {
     CallProfile,
     DeleteResult,
     Thumbnail,
+    HashProgress,
     Result_upsert: result(UpsertResult),
     Result_memory: result(Memory),
     Result_memory_page: result(MemoryPage),
@@ -203,6 +206,7 @@ export function foreverTypes(IDL: Idl) {
     Result_principals: result(IDL.Vec(IDL.Principal)),
     Result_Delete: result(DeleteResult),
     Result_Thumbnail: result(IDL.Opt(Thumbnail)),
+    Result_hash: result(HashProgress),
   };
 }
 
@@ -258,8 +262,8 @@ export function foreverMethods(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)) {
     get_stats: q([], t.Result_stats),
     check_invariants: q([], t.Result_invariants),
     last_call_profile: q([], t.Result_profile),
-    // The SHA-256 of the concatenated parts by the module's native block function (the build's self-check).
-    sha256_parts: q([IDL.Vec(Bytes)], t.Result_chunk_data),
+    // Controllers: SHA-256 by the module's block function, continuing from a saved state (the build's self-check).
+    sha256_parts: q([IDL.Opt(Bytes), IDL.Vec(Bytes)], t.Result_hash),
   } satisfies Record<string, MethodSpec>;
 }
 

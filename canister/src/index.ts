@@ -33,7 +33,7 @@ import { Fail } from './errors';
 import { chunkReceiptEncoder } from './fast-reply';
 import { installFastText } from './fast-text';
 import { nativeCompress, selfCheck } from './native-hash';
-import { readPutChunkArgs, readVecBlobArg } from './raw-args';
+import { readHashPartsArgs, readPutChunkArgs } from './raw-args';
 import { ForeverService, type Env } from './service';
 import { Sha256, useBlockFunction } from './sha256';
 import { type KV, MAP_IDS, type TableName, type Tables } from './store';
@@ -385,12 +385,18 @@ export default class {
       'sha256_parts',
       (env, a) => {
         svc().requireAdmin(env);
-        const h = new Sha256();
-        for (const part of a[0] as Uint8Array[]) h.update(part instanceof Uint8Array ? part : Uint8Array.from(part));
-        return h.digest();
+        const bytes = (b: Uint8Array | number[]): Uint8Array => (b instanceof Uint8Array ? b : Uint8Array.from(b));
+        let h: Sha256;
+        try {
+          h = a[0].length ? Sha256.restore(bytes(a[0][0])) : new Sha256();
+        } catch {
+          throw new Fail({ InvalidArgument: 'state is not a saved SHA-256 state' });
+        }
+        for (const part of a[1] as Uint8Array[]) h.update(bytes(part));
+        return { state: h.save(), digest: h.digest() };
       },
       undefined,
-      readVecBlobArg,
+      readHashPartsArgs,
     );
   }
 

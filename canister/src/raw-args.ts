@@ -1,5 +1,5 @@
 // A direct reader for the two arguments that carry megabytes:
-// put_chunk's `(text, nat32, blob)` and sha256_parts' `(vec blob)`.
+// put_chunk's `(text, nat32, blob)` and sha256_parts' `(opt blob, vec blob)`.
 // @dfinity/candid copies a blob into a new array byte by byte in the
 // interpreter (about 28 million instructions per MiB); this reader returns
 // views into the message's own argument bytes. It accepts only the plain
@@ -12,6 +12,7 @@ const T_TEXT = -15;
 const T_NAT32 = -7;
 const T_NAT8 = -5;
 const T_VEC = -19;
+const T_OPT = -18;
 
 class Cursor {
   pos = 0;
@@ -51,17 +52,20 @@ class Cursor {
   }
 }
 
-/** The type table (only `vec T` entries) and the argument types, or undefined. */
-function header(c: Cursor): { table: number[]; args: number[] } | undefined {
+/** The type table (only `vec T` and `opt T` entries) and the argument types, or undefined. */
+function header(c: Cursor): { table: number[]; kinds: number[]; args: number[] } | undefined {
   for (let i = 0; i < 4; i++) if (c.b[i] !== MAGIC[i]) return undefined;
   c.pos = 4;
   const n = c.uleb();
   if (n === undefined || n > 8) return undefined;
   const table: number[] = [];
+  const kinds: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (c.sleb() !== T_VEC) return undefined;
+    const kind = c.sleb();
+    if (kind !== T_VEC && kind !== T_OPT) return undefined;
     const t = c.sleb();
     if (t === undefined || (t >= 0 && t >= n)) return undefined;
+    kinds.push(kind);
     table.push(t);
   }
   const argc = c.uleb();
@@ -72,11 +76,13 @@ function header(c: Cursor): { table: number[]; args: number[] } | undefined {
     if (t === undefined || (t >= 0 && t >= n)) return undefined;
     args.push(t);
   }
-  return { table, args };
+  return { table, kinds, args };
 }
 
-const isBlob = (table: number[], t: number): boolean => t >= 0 && table[t] === T_NAT8;
-const isVecBlob = (table: number[], t: number): boolean => t >= 0 && table[t] >= 0 && isBlob(table, table[t]);
+type Header = NonNullable<ReturnType<typeof header>>;
+const isBlob = (h: Header, t: number): boolean => t >= 0 && h.kinds[t] === T_VEC && h.table[t] === T_NAT8;
+const isVecBlob = (h: Header, t: number): boolean => t >= 0 && h.kinds[t] === T_VEC && isBlob(h, h.table[t]);
+const isOptBlob = (h: Header, t: number): boolean => t >= 0 && h.kinds[t] === T_OPT && isBlob(h, h.table[t]);
 
 /** ASCII text only (ids are ASCII); anything else goes to the full decoder. */
 function asciiText(c: Cursor): string | undefined {
@@ -96,7 +102,7 @@ function asciiText(c: Cursor): string | undefined {
 export function readPutChunkArgs(arg: Uint8Array): [string, number, Uint8Array] | undefined {
   const c = new Cursor(arg);
   const h = header(c);
-  if (!h || h.args.length !== 3 || h.args[0] !== T_TEXT || h.args[1] !== T_NAT32 || !isBlob(h.table, h.args[2])) return undefined;
+  if (!h || h.args.length !== 3 || h.args[0] !== T_TEXT || h.args[1] !== T_NAT32 || !isBlob(h, h.args[2])) return undefined;
   const sessionId = asciiText(c);
   if (sessionId === undefined) return undefined;
   const nat = c.take(4);
@@ -109,11 +115,20 @@ export function readPutChunkArgs(arg: Uint8Array): [string, number, Uint8Array] 
   return [sessionId, index, data];
 }
 
-/** `(vec blob)`, each blob a view into `arg`. */
-export function readVecBlobArg(arg: Uint8Array): [Uint8Array[]] | undefined {
+/** `(opt blob, vec blob)`, each blob a view into `arg`. */
+export function readHashPartsArgs(arg: Uint8Array): [[] | [Uint8Array], Uint8Array[]] | undefined {
   const c = new Cursor(arg);
   const h = header(c);
-  if (!h || h.args.length !== 1 || !isVecBlob(h.table, h.args[0])) return undefined;
+  if (!h || h.args.length !== 2 || !isOptBlob(h, h.args[0]) || !isVecBlob(h, h.args[1])) return undefined;
+  const present = c.take(1);
+  if (!present || present[0] > 1) return undefined;
+  let state: [] | [Uint8Array] = [];
+  if (present[0] === 1) {
+    const len = c.uleb();
+    const b = len === undefined ? undefined : c.take(len);
+    if (!b) return undefined;
+    state = [b];
+  }
   const n = c.uleb();
   if (n === undefined || n > 100_000) return undefined;
   const parts: Uint8Array[] = [];
@@ -125,5 +140,5 @@ export function readVecBlobArg(arg: Uint8Array): [Uint8Array[]] | undefined {
     parts.push(part);
   }
   if (c.pos !== arg.length) return undefined;
-  return [parts];
+  return [state, parts];
 }

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { v7 as uuidv7 } from 'uuid';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import type { BlobStore } from './blob-store.js';
 import { BlobStoreError } from './blob-store.js';
 import { sha256Hex } from '../bytes.js';

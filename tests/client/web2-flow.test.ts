@@ -40,6 +40,9 @@ beforeAll(async () => {
           put: (sha256, bytes) => (blobWritesFail ? Promise.reject(new BlobStoreError('io', 'EACCES: the blob directory is not writable')) : real.put(sha256, bytes)),
           get: (sha256) => real.get(sha256),
           has: (sha256) => real.has(sha256),
+          size: (sha256) => real.size(sha256),
+          stream: (sha256, start, end) => real.stream(sha256, start, end),
+          delete: (sha256) => real.delete(sha256),
         },
         queue: { pollIntervalMs: 25, baseDelayMs: 20, maxDelayMs: 100, maxRetries: 50 },
       };

@@ -165,6 +165,10 @@ export interface Thumbnail {
   'mime_type' : string,
   'bytes' : Uint8Array | number[],
 }
+export interface HashProgress {
+  'state' : Uint8Array | number[],
+  'digest' : Uint8Array | number[],
+}
 export type Result_upsert = { 'Ok' : UpsertResult } |
   { 'Err' : Error };
 export type Result_memory = { 'Ok' : Memory } |
@@ -213,6 +217,8 @@ export type Result_Delete = { 'Ok' : DeleteResult } |
   { 'Err' : Error };
 export type Result_Thumbnail = { 'Ok' : [] | [Thumbnail] } |
   { 'Err' : Error };
+export type Result_hash = { 'Ok' : HashProgress } |
+  { 'Err' : Error };
 export interface _SERVICE {
   'upsert_metadata' : ActorMethod<[string, MemoryType, MemoryMetadata, string], Result_upsert>,
   'get_memory' : ActorMethod<[string], Result_memory>,
@@ -244,7 +250,7 @@ export interface _SERVICE {
   'get_stats' : ActorMethod<[], Result_stats>,
   'check_invariants' : ActorMethod<[], Result_invariants>,
   'last_call_profile' : ActorMethod<[], Result_profile>,
-  'sha256_parts' : ActorMethod<[Array<Uint8Array | number[]>], Result_chunk_data>,
+  'sha256_parts' : ActorMethod<[[] | [Uint8Array | number[]], Array<Uint8Array | number[]>], Result_hash>,
 }
 export declare const idlFactory: IDL.InterfaceFactory;
 export declare const init: (args: { IDL: typeof IDL }) => IDL.Type[];

@@ -23,6 +23,7 @@ export const idlFactory = ({ IDL }) => {
   const CallProfile = IDL.Record({ 'method' : IDL.Text, 'total' : IDL.Nat64, 'phases' : IDL.Vec(IDL.Record({ 'instructions' : IDL.Nat64, 'phase' : IDL.Text })) });
   const DeleteResult = IDL.Record({ 'deleted' : IDL.Bool, 'freed_bytes' : IDL.Nat64 });
   const Thumbnail = IDL.Record({ 'sha256' : IDL.Vec(IDL.Nat8), 'mime_type' : IDL.Text, 'bytes' : IDL.Vec(IDL.Nat8) });
+  const HashProgress = IDL.Record({ 'state' : IDL.Vec(IDL.Nat8), 'digest' : IDL.Vec(IDL.Nat8) });
   const Result_upsert = IDL.Variant({ 'Ok' : UpsertResult, 'Err' : Error });
   const Result_memory = IDL.Variant({ 'Ok' : Memory, 'Err' : Error });
   const Result_memory_page = IDL.Variant({ 'Ok' : MemoryPage, 'Err' : Error });
@@ -47,6 +48,7 @@ export const idlFactory = ({ IDL }) => {
   const Result_principals = IDL.Variant({ 'Ok' : IDL.Vec(IDL.Principal), 'Err' : Error });
   const Result_Delete = IDL.Variant({ 'Ok' : DeleteResult, 'Err' : Error });
   const Result_Thumbnail = IDL.Variant({ 'Ok' : IDL.Opt(Thumbnail), 'Err' : Error });
+  const Result_hash = IDL.Variant({ 'Ok' : HashProgress, 'Err' : Error });
   return IDL.Service({
     'upsert_metadata' : IDL.Func([IDL.Text, MemoryType, MemoryMetadata, IDL.Text], [Result_upsert], []),
     'get_memory' : IDL.Func([IDL.Text], [Result_memory], ['query']),
@@ -78,7 +80,7 @@ export const idlFactory = ({ IDL }) => {
     'get_stats' : IDL.Func([], [Result_stats], ['query']),
     'check_invariants' : IDL.Func([], [Result_invariants], ['query']),
     'last_call_profile' : IDL.Func([], [Result_profile], ['query']),
-    'sha256_parts' : IDL.Func([IDL.Vec(IDL.Vec(IDL.Nat8))], [Result_chunk_data], ['query']),
+    'sha256_parts' : IDL.Func([IDL.Opt(IDL.Vec(IDL.Nat8)), IDL.Vec(IDL.Vec(IDL.Nat8))], [Result_hash], ['query']),
   });
 };
 export const init = ({ IDL }) => { return []; };
