@@ -108,6 +108,13 @@ describe('the product flow against the local IC and the server', () => {
     const p = await presence(principal, id);
     expect('Ok' in p && p.Ok.metadata_present).toBe(false);
 
+    // A file added into a folder (a directory pick) carries it to its server record.
+    const folderId = '01a23328-5fab-717d-9bda-b7b4943bb2a0';
+    expect((await f(`${stack.origin}/api/folders/${folderId}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Holidays' }) })).ok).toBe(true);
+    const inFolder = (await addFiles(store, { files: [new File([randomBytes(2000)], 'dune.jpg')], storeForever: false, folderId, owner: principal })).queued[0].id;
+    expect((await engineFor(store, f).drain()).saved).toEqual([inFolder]);
+    expect(((await (await f(`${stack.origin}/api/memories/${inFolder}`)).json()) as { memory: { folder_id: string | null } }).memory.folder_id).toBe(folderId);
+
     // Store Forever later, with the bytes this browser still has: no second blob copy, the canister gets the file.
     expect(await storeForever(store, [{ id, sha256: item.sha256, size: item.size, name: item.name, mimeType: item.mimeType, memoryType: 'image', title: 'At the beach', owner: principal }])).toEqual({ queued: [id], refused: [] });
     const forever = await engineFor(store, f).drain();

@@ -25,7 +25,8 @@ export interface AddFilesInput {
   storeForever: boolean;
   folderId?: string | null;
   owner: string | null;
-  titles?: Map<File, string>;
+  /** A title per file (by file, or in the order of `files`); the file's name otherwise. */
+  titles?: Map<File, string> | readonly (string | undefined)[];
 }
 
 export interface AddFilesResult {
@@ -43,8 +44,10 @@ export interface AddHooks {
 export async function addFiles(store: QueueStore, input: AddFilesInput, hooks: AddHooks = {}): Promise<AddFilesResult> {
   const queued: AddFilesResult['queued'] = [];
   const refused: Refusal[] = [];
-  for (const file of input.files) {
-    const title = input.titles?.get(file) ?? file.name;
+  const titles = input.titles;
+  for (const [index, file] of input.files.entries()) {
+    const given = titles instanceof Map ? titles.get(file) : titles?.[index];
+    const title = given && given.trim().length > 0 ? given : file.name;
     const problem = fileProblem(file, title);
     if (problem) {
       refused.push({ name: file.name, reason: problem });
