@@ -28,8 +28,22 @@ function readState(buf: Uint8Array, h: Int32Array): void {
   for (let i = 0; i < 8; i++) h[i] = (buf[i * 4] << 24) | (buf[i * 4 + 1] << 16) | (buf[i * 4 + 2] << 8) | buf[i * 4 + 3];
 }
 
+const saved = new Uint8Array(32);
+
 export const nativeCompress: BlockFunction = (h, d, off, blocks) => {
   const n = blocks * 64;
+  const at = d.byteOffset + off;
+  if (at >= 32) {
+    // The 32 bytes before the blocks (in a message argument: its Candid header) hold the state for
+    // the call and are put back after it, so the blocks are hashed where they lie, without a copy.
+    const work = new Uint8Array(d.buffer, at - 32, 32 + n);
+    saved.set(work.subarray(0, 32));
+    writeState(work, h);
+    certifiedDataSet(work);
+    readState(work, h);
+    work.set(saved);
+    return;
+  }
   if (scratch.length < 32 + n) scratch = new Uint8Array(32 + n);
   const work = scratch.length === 32 + n ? scratch : scratch.subarray(0, 32 + n);
   writeState(work, h);
