@@ -12,6 +12,7 @@ import { bodyLimits } from './http/body-limits.js';
 import { requireUser } from './http/session.js';
 import { authRoutes } from './routes/auth.js';
 import { edgeRoutes } from './routes/edges.js';
+import { folderRoutes } from './routes/folders.js';
 import { galleryRoutes } from './routes/galleries.js';
 import { healthRoutes } from './routes/health.js';
 import { memoryRoutes } from './routes/memories.js';
@@ -61,12 +62,12 @@ export function createServerApp(deps: ServerDeps) {
     app.route('/ipfs', ipfsGateway(deps.ipfs));
   }
 
-  for (const prefix of ['/api/memories', '/api/galleries', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
+  for (const prefix of ['/api/memories', '/api/galleries', '/api/folders', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
     app.use(prefix, auth);
     app.use(`${prefix}/*`, auth);
   }
   // Cookie-authenticated writes: refuse cross-site form-style posts.
-  for (const prefix of ['/api/auth', '/api/memories', '/api/galleries', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
+  for (const prefix of ['/api/auth', '/api/memories', '/api/galleries', '/api/folders', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
     app.use(prefix, csrf());
     app.use(`${prefix}/*`, csrf());
   }
@@ -81,6 +82,7 @@ export function createServerApp(deps: ServerDeps) {
     .route('/api/auth', authRoutes(deps))
     .route('/api/memories', memoryRoutes(deps))
     .route('/api/galleries', galleryRoutes(deps))
+    .route('/api/folders', folderRoutes(deps))
     .route('/api/storage/edges', edgeRoutes(deps))
     .route('/api/usage', usageRoutes(deps))
     .route('/api', uploadRoutes(deps));

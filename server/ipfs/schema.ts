@@ -2,10 +2,11 @@
 // server's Database type here, so the rest of the server does not see them.
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { IPFS_JOB_STATUSES, type IpfsJobStatus } from '../../contract/index.js';
 import type { PinEndpoint } from './quote.js';
 
-export const JOB_STATUSES = ['pending_payment', 'paid', 'pinning', 'completed', 'failed'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+export const JOB_STATUSES = IPFS_JOB_STATUSES;
+export type JobStatus = IpfsJobStatus;
 
 export interface IpfsJobsTable {
   id: string;

@@ -40,6 +40,9 @@ beforeAll(async () => {
           put: (sha256, bytes) => (blobWritesFail ? Promise.reject(new BlobStoreError('io', 'EACCES: the blob directory is not writable')) : real.put(sha256, bytes)),
           get: (sha256) => real.get(sha256),
           has: (sha256) => real.has(sha256),
+          size: (sha256) => real.size(sha256),
+          stream: (sha256, start, end) => real.stream(sha256, start, end),
+          delete: (sha256) => real.delete(sha256),
         },
         queue: { pollIntervalMs: 25, baseDelayMs: 20, maxDelayMs: 100, maxRetries: 50 },
       };
@@ -170,23 +173,29 @@ describe('the product flow against the local IC and the server', () => {
     expect((await edges(f, id)).filter((e) => e.backend === 'blob' && e.present).map((e) => e.content_hash)).toEqual([sha(bytes)]);
   });
 
-  it('fails an item with the server’s own reason, and removing it frees its bytes', async () => {
+  it('fails an item with the refuser’s own reason (the server’s error.message, the canister’s InvalidArgument text), and removing it frees its bytes', async () => {
     const principal = await signIn();
     const store = await freshStore();
     const f = cookieFetch();
-    // Past the validation (as an item of an older version could be): the server decides, and says why.
-    const item = await enqueue(store, { blob: new Blob([randomBytes(1000)]), name: 'long.txt', owner: principal, metadata: { title: 'x'.repeat(600) } });
+    // Past the validation (as an item of an older version could be): the back end decides, and says why.
+    const viaServer = await enqueue(store, { blob: new Blob([randomBytes(1000)]), name: 'long.txt', owner: principal, metadata: { title: 'x'.repeat(600) }, web2: true });
+    const canisterOnly = await enqueue(store, { blob: new Blob([randomBytes(1000)]), name: 'long2.txt', owner: principal, metadata: { title: 'y'.repeat(600) } });
     await engineFor(store, f).drain();
-    const failed = (await store.get(item.id))!;
-    expect(failed.state).toBe('failed');
-    const words = describeItem(failed);
-    expect(words.tone).toBe('failed');
-    expect(words.label).toMatch(/^Failed: /);
-    expect(words.label).not.toMatch(/too large, empty or malformed|will not be retried/);
-    expect(words.label).toMatch(/title/i);
-    await store.remove(item.id);
-    expect(await store.get(item.id)).toBeUndefined();
-    expect(await store.bytes(item.id)).toBeUndefined();
+    for (const [item, code] of [
+      [viaServer, 'InvalidArgument'],
+      [canisterOnly, 'InvalidArgument'],
+    ] as const) {
+      const failed = (await store.get(item.id))!;
+      expect(failed).toMatchObject({ state: 'failed', lastError: { code } });
+      const words = describeItem(failed);
+      expect(words.tone).toBe('failed');
+      expect(words.label).toMatch(/^Failed: .*title/i);
+      expect(words.label).not.toMatch(/too large, empty or malformed|will not be retried/);
+      expect(words.label).toBe(`Failed: ${failed.lastError!.reason}`);
+      await store.remove(item.id);
+      expect(await store.get(item.id)).toBeUndefined();
+      expect(await store.bytes(item.id)).toBeUndefined();
+    }
   });
 
   it('cancels an upload mid-way: the canister session is cancelled and the item is gone; cancelling again is fine', async () => {

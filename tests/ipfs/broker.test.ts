@@ -10,7 +10,7 @@ import type { Hex } from 'viem';
 import { ENGINES } from '../server/support/database.js';
 import { startTestServer, type TestServer } from '../server/support/server.js';
 import type { IpfsService } from '../../server/ipfs/service.js';
-import { appFetch, newPayer, type Payer } from './support/payer.js';
+import { appFetch, toRequest, newPayer, type Payer } from './support/payer.js';
 
 type Json = Record<string, any>;
 const BASE = 'http://forever.test';
@@ -232,9 +232,9 @@ describe.each(ENGINES)('IPFS broker on %s', (engine) => {
 
     const payer = await fundedPayer();
     const withCookie = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const req = new Request(input instanceof Request ? input : String(input), init);
+      const req = toRequest(input, init);
       req.headers.set('cookie', cookie);
-      return s.app.request(req);
+      return s.app.fetch(req);
     }) as typeof fetch;
     const paying = newPayer(withCookie, token, undefined);
     await ipfs.ledger!.mint(paying.account.address, 1_000_000n);

@@ -7,7 +7,7 @@
 import { Principal } from '@dfinity/principal';
 import { Canister, type CallContext, type ExecResult } from './canister.js';
 import { InstallCodeError, LocalICError, rejects, type Reject } from './errors.js';
-import { loadModule, moduleMetadata, moduleMetadataEntries, type LoadedModule } from './module.js';
+import { loadModule, moduleMetadata, moduleMetadataEntries, modulePrivateMetadataNames, type LoadedModule } from './module.js';
 import { ManagementCanister, type InstallMode, type Outcome } from './management-canister.js';
 import { newMessage, type MessageKind, type OutgoingCall, type Response } from './message.js';
 import { Persistence, type PersistedCanister } from './persistence.js';
@@ -72,6 +72,8 @@ export interface LocalICApi {
   metadata(canisterId: Principal, name: string): Uint8Array | undefined;
   /** Names of the installed module's `icp:public`/`icp:private` sections. */
   metadataNames(canisterId: Principal): string[];
+  /** Whether `name` is an `icp:private` section of the installed module (readable by controllers only). */
+  isPrivateMetadata(canisterId: Principal, name: string): boolean;
   certifiedData(canisterId: Principal): Uint8Array;
   timeNs(): bigint;
   setTime(ns: bigint): Promise<void>;
@@ -293,6 +295,15 @@ export class LocalIC implements LocalICApi {
 
   metadataNames(canisterId: Principal): string[] {
     return this.metadataEntries(canisterId).map(([name]) => name);
+  }
+
+  isPrivateMetadata(canisterId: Principal, name: string): boolean {
+    return this.privateMetadataNames(canisterId).includes(name);
+  }
+
+  privateMetadataNames(canisterId: Principal): string[] {
+    const m = this.canister(canisterId)?.module;
+    return m ? modulePrivateMetadataNames(m) : [];
   }
 
   /** Every `icp:public`/`icp:private` metadata section of the installed module. */

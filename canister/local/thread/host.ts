@@ -43,6 +43,7 @@ interface Mirrored {
   moduleHash: Uint8Array | undefined;
   certifiedData: Uint8Array;
   metadata: Map<string, Uint8Array>;
+  privateMetadata: Set<string>;
 }
 
 interface Pending {
@@ -245,6 +246,7 @@ export class LocalICThread implements LocalICApi {
         moduleHash: c.moduleHash,
         certifiedData: c.certifiedData,
         metadata: c.metadata ? new Map(c.metadata) : (before?.metadata ?? new Map()),
+        privateMetadata: c.metadata ? new Set(c.privateMetadata ?? []) : (before?.privateMetadata ?? new Set()),
       });
     }
   }
@@ -335,6 +337,11 @@ export class LocalICThread implements LocalICApi {
     if (!c?.moduleHash) return undefined;
     const data = c.metadata.get(name);
     return data ? new Uint8Array(data) : undefined;
+  }
+
+  isPrivateMetadata(canisterId: Principal, name: string): boolean {
+    const c = this.canisters.get(canisterId.toText());
+    return c?.moduleHash !== undefined && c.privateMetadata.has(name);
   }
 
   metadataNames(canisterId: Principal): string[] {

@@ -46,6 +46,8 @@ export interface CanisterState {
   certifiedData: Uint8Array;
   /** Present when the module changed since the last state sent: its metadata sections. */
   metadata?: [string, Uint8Array][];
+  /** With `metadata`: the names of its `icp:private` sections. */
+  privateMetadata?: string[];
 }
 
 /** Canisters whose mirrored fields changed, and the runtime's clock. */

@@ -58,7 +58,10 @@ function collectState(ic: LocalIC, force: boolean): StateDelta | undefined {
       moduleHash,
       certifiedData,
     };
-    if (!before || before.moduleHash !== hashHex || force) state.metadata = ic.metadataEntries(id);
+    if (!before || before.moduleHash !== hashHex || force) {
+      state.metadata = ic.metadataEntries(id);
+      state.privateMetadata = ic.privateMetadataNames(id);
+    }
     published.set(text, { key, moduleHash: hashHex });
     canisters.push(state);
   }

@@ -81,21 +81,15 @@ function gallery(g: StoredGallery): IcGallery {
   return { id: g.id, title: g.title, description: g.description[0] ?? null, memoryIds: g.memory_ids, updatedAt: ns(g.updated_at) };
 }
 
-/** Methods that are newer than some deployed canisters; called only when the interface has them. */
-interface OptionalMethods {
-  delete_memory?: (id: string) => Promise<{ Ok: { deleted: boolean; freed_bytes: bigint } } | { Err: CandidError }>;
-  get_thumbnail?: (id: string) => Promise<[] | [{ bytes: Uint8Array | number[]; sha256: Uint8Array | number[]; mime_type: string }]>;
-}
-
 export class CanisterReader {
   private constructor(
-    private readonly actor: ActorSubclass<_SERVICE> & OptionalMethods,
+    private readonly actor: ActorSubclass<_SERVICE>,
     readonly canisterId: string,
   ) {}
 
   static async create(identity: Identity, target: CanisterTarget): Promise<CanisterReader> {
     const agent = await HttpAgent.create({ host: target.host, identity, shouldFetchRootKey: target.fetchRootKey });
-    return new CanisterReader(Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: target.canisterId }) as ActorSubclass<_SERVICE> & OptionalMethods, target.canisterId);
+    return new CanisterReader(Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: target.canisterId }), target.canisterId);
   }
 
   async provePrincipal(nonce: string): Promise<void> {
@@ -154,20 +148,15 @@ export class CanisterReader {
     ok(await this.actor.store_gallery({ id: g.id, title: g.title, description: g.description ? [g.description] : [], memory_ids: g.memoryIds }));
   }
 
-  get canDelete(): boolean {
-    return typeof this.actor.delete_memory === 'function';
-  }
-
+  /** Deletes the memory, its file and its thumbnail from the canister; cannot be undone. */
   async deleteMemory(id: string): Promise<{ deleted: boolean; freedBytes: number }> {
-    if (!this.actor.delete_memory) throw new CanisterCallError('Unsupported', 'this canister has no delete_memory');
     const r = ok(await this.actor.delete_memory(id));
     return { deleted: r.deleted, freedBytes: Number(r.freed_bytes) };
   }
 
+  /** The thumbnail kept with the memory on the canister (≤ 64 KiB), or null. */
   async thumbnail(id: string): Promise<Blob | null> {
-    if (!this.actor.get_thumbnail) return null;
-    const r = await this.actor.get_thumbnail(id);
-    const t = r[0];
+    const t = ok(await this.actor.get_thumbnail(id))[0];
     return t ? new Blob([Uint8Array.from(t.bytes)], { type: t.mime_type }) : null;
   }
 }

@@ -11,7 +11,7 @@ class App {
   readonly uploads = new Uploads();
   readonly library = new Library(this.uploads, () => this.session.principal);
   readonly galleries = new Galleries();
-  readonly storeForever = new StoreForeverFlow(this.session, this.uploads);
+  readonly storeForever = new StoreForeverFlow(this.session, this.uploads, this.library);
   booted = $state(false);
   bootError: string | null = $state(null);
   uploadsOpen = $state(false);

@@ -5,7 +5,7 @@
 import type { MemoryType } from '../../../contract';
 import type { IcMemory } from '../api/canister';
 import type { MemoryPresence, ServerMemory } from '../api/types';
-import type { ProgressSnapshot, QueueItem } from '../upload/types';
+import type { ProgressSnapshot, QueueItem } from '../upload';
 
 export type BadgeStatus = 'icp' | 'web2' | 'storing' | 'failed';
 
@@ -43,6 +43,14 @@ function queuePercent(item: QueueItem, p: ProgressSnapshot | undefined): number 
   if (item.state === 'committing' || item.state === 'verifying') return 99;
   if (p && p.totalBytes > 0) return Math.min(99, Math.floor((p.bytesSent / p.totalBytes) * 100));
   return item.chunkCount > 0 ? Math.min(99, Math.floor((item.receivedChunks.length / item.chunkCount) * 100)) : 0;
+}
+
+/** A queue item's badge: stored forever, Web2 only (also while it is being saved there), on its way to ICP, or failed. */
+export function queueStatus(item: QueueItem): BadgeStatus {
+  if (item.state === 'recorded') return 'icp';
+  if (item.state === 'failed') return 'failed';
+  if (item.state === 'saved') return 'web2';
+  return item.storeForever === false ? 'web2' : 'storing';
 }
 
 export function mergeLibrary(input: {
@@ -111,18 +119,18 @@ export function mergeLibrary(input: {
     if (item.state === 'recorded' && item.duplicateOf) continue;
     const existing = byId.get(item.id);
     const p = input.progress[item.id];
-    const status: BadgeStatus | null =
-      item.state === 'failed' ? 'failed' : item.state === 'recorded' ? null : 'storing';
+    const status = queueStatus(item);
     if (existing) {
-      if (status && !existing.onIcp) {
-        existing.status = status;
-        existing.percent = status === 'storing' ? queuePercent(item, p) : null;
-        existing.reason = item.lastError?.message ?? null;
-      } else if (item.state === 'recorded') {
+      if (status === 'icp') {
         existing.status = 'icp';
         existing.onIcp = true;
+      } else if (status !== 'web2' && !existing.onIcp) {
+        existing.status = status;
+        existing.percent = status === 'storing' ? queuePercent(item, p) : null;
+        existing.reason = item.lastError?.reason ?? item.lastError?.message ?? null;
       }
       existing.queued = item;
+      if (!existing.folderId && item.folderId) existing.folderId = item.folderId;
       continue;
     }
     byId.set(item.id, {
@@ -134,13 +142,13 @@ export function mergeLibrary(input: {
       mimeType: item.mimeType || null,
       size: item.size,
       createdAt: item.createdAt,
-      folderId: null,
+      folderId: item.folderId ?? null,
       hasThumbnail: false,
-      status: status ?? 'icp',
+      status,
       percent: status === 'storing' ? queuePercent(item, p) : null,
-      reason: item.lastError?.message ?? null,
+      reason: item.lastError?.reason ?? item.lastError?.message ?? null,
       onServer: false,
-      onIcp: item.state === 'recorded',
+      onIcp: status === 'icp',
       icp: null,
       presence: null,
       queued: item,

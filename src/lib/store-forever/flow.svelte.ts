@@ -4,6 +4,8 @@
 // only watches the queue items of its memories.
 import type { Session } from '../auth/session.svelte';
 import type { Uploads, UploadRow } from '../uploads/uploads.svelte';
+import type { Library } from '../library/library.svelte';
+import type { Web2Memory } from '../upload';
 import { categorize, CATEGORY_WORDS, type ErrorCategory, type Step } from './steps';
 import { v7 as uuidv7 } from 'uuid';
 
@@ -24,10 +26,17 @@ export class StoreForeverFlow {
   startedAt = 0;
   private onDone: (() => Promise<void>) | null = null;
 
-  constructor(
-    private readonly session: Session,
-    private readonly uploads: Uploads,
-  ) {}
+  private readonly session: Session;
+  private readonly uploads: Uploads;
+  private readonly library: Library;
+  /** Memories the engine would not take, with its reason (kept for the error step). */
+  private refused: { name: string; reason: string }[] = [];
+
+  constructor(session: Session, uploads: Uploads, library: Library) {
+    this.session = session;
+    this.uploads = uploads;
+    this.library = library;
+  }
 
   /** The memories this run stores (not those already on ICP). */
   get pending(): string[] {
@@ -37,7 +46,7 @@ export class StoreForeverFlow {
 
   readonly rows: UploadRow[] = $derived.by(() => {
     const ids = new Set(this.target ? this.target.memoryIds.filter((id) => !this.target!.alreadyStored.includes(id)) : []);
-    return this.uploads.rows.filter((r) => ids.has(r.item.id) && r.item.createdAt >= this.startedAt - 1000);
+    return this.uploads.rows.filter((r) => ids.has(r.item.id));
   });
   readonly done: number = $derived(this.rows.filter((r) => r.item.state === 'recorded').length);
   readonly failedRows: UploadRow[] = $derived(this.rows.filter((r) => r.item.state === 'failed'));
@@ -75,6 +84,7 @@ export class StoreForeverFlow {
     const t = this.target;
     if (!t) return;
     this.error = null;
+    this.refused = [];
     try {
       this.step = 'auth';
       if (!this.session.principal) await this.session.signIn();
@@ -86,10 +96,13 @@ export class StoreForeverFlow {
           if (e && typeof e === 'object' && 'code' in e && (e as { code: string }).code === 'STORAGE_QUOTA_EXCEEDED') throw e;
         });
         this.startedAt = Date.now();
-        await this.uploads.storeForever(ids);
+        const r = await this.uploads.storeForever(await Promise.all(ids.map((id) => this.web2Memory(id))));
+        this.refused = r.refused.filter((x) => x.reason !== 'it is stored forever already').map((x) => ({ name: this.library.byId(x.id)?.title ?? x.id, reason: x.reason }));
+        if (r.queued.length === 0 && this.refused.length > 0) throw Object.assign(new Error(this.refused[0].reason), { code: 'Refused' });
       }
       this.step = 'store';
       await this.waitForQueue();
+      if (this.refused.length > 0) throw Object.assign(new Error(`${this.refused.length} could not be stored`), { code: 'Refused' });
       this.step = 'verify';
       if (t.gallery && this.session.canister) {
         await this.session.canister.storeGallery({ ...t.gallery, memoryIds: t.memoryIds });
@@ -100,9 +113,25 @@ export class StoreForeverFlow {
       const message = e instanceof Error ? e.message : String(e);
       const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : null;
       const category = categorize(code, message);
-      this.error = { category, words: CATEGORY_WORDS[category], reasons: this.failedRows.map((r) => ({ name: r.item.name, reason: r.item.lastError?.message ?? 'unknown' })).concat(this.failedRows.length ? [] : [{ name: t.title, reason: message }]) };
+      const reasons = [...this.refused, ...this.failedRows.map((r) => ({ name: r.item.metadata.title || r.item.name, reason: r.item.lastError?.reason ?? r.item.lastError?.message ?? 'unknown' }))];
+      this.error = { category, words: CATEGORY_WORDS[category], reasons: reasons.length ? reasons : [{ name: t.title, reason: message }] };
       this.step = 'error';
     }
+  }
+
+  /** What the engine needs to store a memory it may not hold: the hash and size the server recorded for its blob copy. */
+  private async web2Memory(id: string): Promise<Web2Memory> {
+    const m = this.library.byId(id);
+    const q = m?.queued ?? null;
+    let sha256 = q?.sha256 ?? null;
+    let size = q?.size ?? m?.size ?? 0;
+    if (!q?.hasBytes && sha256 === null) {
+      const edges = await this.session.server.edges(id).catch(() => ({ edges: [] }));
+      const blob = edges.edges.find((e) => e.backend === 'blob' && e.artifact === 'asset' && e.present);
+      sha256 = blob?.content_hash ?? null;
+      size = blob?.size ?? size;
+    }
+    return { id, sha256, size, name: m?.fileName ?? m?.title ?? id, mimeType: m?.mimeType ?? 'application/octet-stream', memoryType: m?.type ?? 'document', title: m?.title ?? '', owner: this.session.principal };
   }
 
   /** Resolves when every item of the run is recorded; rejects on the first failure. */

@@ -1,34 +1,18 @@
 // This browser's queue as the screens see it: every item with its latest
-// progress, kept current from the upload channel. The screens reach the
-// upload engine only through its page client (UploadClient).
-import { UploadClient } from '../upload/page-client';
-import type { ProgressSnapshot, QueueItem } from '../upload/types';
-import { describeQueueItem, type ItemWords } from './describe';
-import { partitionFiles, type Refusal } from '../library/add-checks';
-
-/**
- * The client's newer calls (Web2-only adds, notes, Store Forever of stored
- * memories, remove/cancel): used when the running engine has them.
- */
-interface NewerClient {
-  add?(input: { files: File[]; storeForever: boolean; folderId?: string; owner: string | null; titles?: string[] }): Promise<{ queued: unknown[]; refused: { name: string; reason: string }[] }>;
-  addNote?(input: { title: string; text: string; storeForever: boolean; folderId?: string; owner: string | null }): Promise<unknown>;
-  storeForever?(memories: { id: string }[] | string[]): Promise<unknown>;
-  remove?(id: string): Promise<void>;
-  cancel?(id: string): Promise<void>;
-}
+// progress and its plain words, kept current from the upload channel. The
+// screens reach the upload engine only through its public client.
+import { describeItem, RefusedError, UploadClient, type ItemDescription, type ProgressSnapshot, type QueueItem, type Refusal, type Web2Memory } from '../upload';
 
 export interface UploadRow {
   item: QueueItem;
   progress: ProgressSnapshot | undefined;
-  words: ItemWords;
+  words: ItemDescription;
 }
 
 export class Uploads {
-  client: (UploadClient & NewerClient) | null = $state.raw(null);
+  client: UploadClient | null = $state.raw(null);
   items: QueueItem[] = $state.raw([]);
   progress: Record<string, ProgressSnapshot> = $state.raw({});
-  startError: string | null = $state(null);
   private refreshing: Promise<void> | null = null;
   private again = false;
 
@@ -36,10 +20,10 @@ export class Uploads {
     this.items
       .slice()
       .sort((a, b) => b.createdAt - a.createdAt)
-      .map((item) => ({ item, progress: this.progress[item.id], words: describeQueueItem(item, this.progress[item.id]) })),
+      .map((item) => ({ item, progress: this.progress[item.id], words: describeItem(item, this.progress[item.id]) })),
   );
-  /** Items still on their way (not stored, not failed). */
-  readonly active: UploadRow[] = $derived(this.rows.filter((r) => r.item.state !== 'recorded' && r.item.state !== 'failed'));
+  /** Items still on their way (neither stored forever, saved to Web2 only, nor failed). */
+  readonly active: UploadRow[] = $derived(this.rows.filter((r) => r.item.state !== 'recorded' && r.item.state !== 'saved' && r.item.state !== 'failed'));
   readonly failed: UploadRow[] = $derived(this.rows.filter((r) => r.item.state === 'failed'));
   /** Overall percent of the bytes of the active items. */
   readonly percent: number = $derived.by(() => {
@@ -53,18 +37,8 @@ export class Uploads {
     return total > 0 ? Math.floor((sent / total) * 100) : 0;
   });
 
-  get supportsWeb2Only(): boolean {
-    return typeof this.client?.add === 'function';
-  }
-  get supportsNotes(): boolean {
-    return typeof this.client?.addNote === 'function';
-  }
-  get supportsStoreForever(): boolean {
-    return typeof this.client?.storeForever === 'function';
-  }
-
   async start(opts: { useServiceWorker?: boolean } = {}): Promise<UploadClient> {
-    const client = (await UploadClient.start(opts)) as UploadClient & NewerClient;
+    const client = await UploadClient.start(opts);
     this.client = client;
     client.subscribe((m) => {
       if (m.type === 'progress') this.progress = { ...this.progress, [m.progress.id]: m.progress };
@@ -91,56 +65,49 @@ export class Uploads {
     return this.refreshing;
   }
 
-  byMemory(id: string): UploadRow | undefined {
-    return this.rows.find((r) => r.item.id === id || r.item.duplicateOf === id);
+  private need(): UploadClient {
+    if (!this.client) throw new Error('The upload queue is not ready yet');
+    return this.client;
   }
 
-  /**
-   * Adds files: each refused one comes back with its cause and is never
-   * queued. Without the engine's Web2-only path, every add is stored forever.
-   */
-  async add(files: File[], opts: { storeForever: boolean; owner: string | null; folderId?: string; titles?: string[] }): Promise<{ queued: number; refused: Refusal[] }> {
-    const client = this.client;
-    if (!client) throw new Error('The upload queue is not ready yet');
-    const { ok, refused } = partitionFiles(files, opts.titles);
-    if (ok.length === 0) return { queued: 0, refused };
-    if (client.add) {
-      const titles = opts.titles ? files.map((f, i) => [f, opts.titles![i]] as const).filter(([f]) => ok.includes(f)).map(([, t]) => t ?? '') : undefined;
-      const r = await client.add({ files: ok, storeForever: opts.storeForever, folderId: opts.folderId, owner: opts.owner, titles });
+  /** Adds files; every refused one comes back with its cause and is never queued. */
+  async add(files: File[], opts: { storeForever: boolean; owner: string | null; folderId?: string; title?: string }): Promise<{ queued: number; refused: Refusal[] }> {
+    const titles = opts.title && files.length === 1 ? new Map([[files[0], opts.title]]) : undefined;
+    const r = await this.need().add({ files, storeForever: opts.storeForever, folderId: opts.folderId ?? null, owner: opts.owner, titles });
+    await this.refresh();
+    return { queued: r.queued.length, refused: r.refused };
+  }
+
+  /** Adds a note; a refusal comes back as its cause. */
+  async addNote(input: { title: string; text: string; storeForever: boolean; owner: string | null; folderId?: string }): Promise<string | null> {
+    try {
+      await this.need().addNote({ ...input, folderId: input.folderId ?? null });
       await this.refresh();
-      return { queued: r.queued.length, refused: [...refused, ...r.refused] };
+      return null;
+    } catch (e) {
+      if (e instanceof RefusedError) return e.reason;
+      throw e;
     }
-    const r = await client.enqueueFiles(ok, opts.owner);
-    await this.refresh();
-    return { queued: r.queued.length, refused: [...refused, ...r.failed.map((f) => ({ name: f.name, reason: f.error.message }))] };
   }
 
-  async addNote(input: { title: string; text: string; storeForever: boolean; owner: string | null; folderId?: string }): Promise<void> {
-    if (!this.client?.addNote) throw new Error('Notes need a newer upload engine');
-    await this.client.addNote(input);
+  async storeForever(memories: Web2Memory[]): Promise<{ queued: string[]; refused: { id: string; reason: string }[] }> {
+    const r = await this.need().storeForever(memories);
     await this.refresh();
-  }
-
-  async storeForever(ids: string[]): Promise<void> {
-    if (!this.client?.storeForever) throw new Error('Storing memories that are already saved needs a newer upload engine');
-    await this.client.storeForever(ids.map((id) => ({ id })));
-    await this.refresh();
+    return r;
   }
 
   async retry(id: string): Promise<void> {
-    await this.client?.retry(id);
+    await this.need().retry(id);
     await this.refresh();
   }
 
   async remove(id: string): Promise<void> {
-    if (this.client?.remove) await this.client.remove(id);
-    else await this.client?.store.remove(id);
+    await this.need().remove(id);
     await this.refresh();
   }
 
   async cancel(id: string): Promise<void> {
-    if (this.client?.cancel) await this.client.cancel(id);
-    else await this.remove(id);
+    await this.need().cancel(id);
     await this.refresh();
   }
 }

@@ -14,10 +14,19 @@ export interface Payer {
   signatures: string[];
 }
 
-export function appFetch(app: { request(input: Request | string, init?: RequestInit): Response | Promise<Response> }): typeof fetch {
+/**
+ * A Request from fetch's arguments. @hono/node-server swaps the global
+ * Request class once a server listens, so `instanceof Request` is no test.
+ */
+export function toRequest(input: RequestInfo | URL, init?: RequestInit): Request {
+  if (typeof input === 'string' || input instanceof URL) return new Request(String(input), init);
+  return init ? new Request(input, init) : input;
+}
+
+export function appFetch(app: { fetch(request: Request): Response | Promise<Response> }): typeof fetch {
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const req = input instanceof Request ? input : new Request(String(input), init);
-    return app.request(req);
+    const req = toRequest(input, init);
+    return app.fetch(req);
   }) as typeof fetch;
 }
 
@@ -29,7 +38,7 @@ export function newPayer(base: typeof fetch, token: { network: string; asset: He
   client.setSpendControls({ allowedAssets: [{ network: token.network as `${string}:${string}`, asset: token.asset, maxAmountPerPayment: '1000000' }] });
   const signatures: string[] = [];
   const recording = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const req = input instanceof Request ? input : new Request(String(input), init);
+    const req = toRequest(input, init);
     const sig = req.headers.get('payment-signature');
     if (sig) signatures.push(sig);
     return base(req);

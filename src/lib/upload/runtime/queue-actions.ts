@@ -53,7 +53,7 @@ export async function addFiles(store: QueueStore, input: AddFilesInput, hooks: A
     try {
       const item = await enqueue(
         store,
-        { blob: file, name: file.name, mimeType: file.type || undefined, owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title } },
+        { blob: file, name: file.name, mimeType: file.type || undefined, owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title }, web2: true },
         hooks.storage,
       );
       queued.push({ id: item.id, name: file.name });
@@ -81,7 +81,7 @@ export async function addNote(store: QueueStore, input: AddNoteInput, storage?: 
   const blob = new Blob([input.text], { type: 'text/markdown' });
   return enqueue(
     store,
-    { blob, name, mimeType: 'text/markdown', memoryType: 'Note', owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title: input.title } },
+    { blob, name, mimeType: 'text/markdown', memoryType: 'Note', owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title: input.title }, web2: true },
     storage,
   );
 }
