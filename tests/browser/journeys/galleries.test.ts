@@ -46,7 +46,7 @@ async function storeThroughModal(p: Page, expected: string): Promise<void> {
   const modal = p.getByRole('dialog', { name: 'Store Forever' });
   await modal.waitFor();
   await modal.getByRole('button', { name: 'Start storing' }).click();
-  await modal.locator('[data-step=success]').or(modal.locator('[data-step=error]')).first().waitFor({ timeout: 180_000 });
+  await p.locator('[data-testid=store-modal]:is([data-step=success], [data-step=error])').waitFor({ timeout: 180_000 });
   expect(await modal.getByTestId('store-status').textContent()).toContain(expected);
 }
 
