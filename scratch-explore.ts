@@ -1,35 +1,32 @@
 import { launchChromium } from './tests/browser/support/chromium';
-import { grantDelegation } from './tests/browser/support/sign-in';
+import { signInAs, openAddSheet, closeDialog, card } from './tests/browser/journeys/support/app';
+import { png } from './tests/browser/journeys/support/fixtures';
 const origin = 'http://127.0.0.1:4953';
 const b = await launchChromium();
-const page = await b.context.newPage();
-page.on('console', (m) => { if (m.type() === 'error') console.log('console:', m.text()); });
-page.on('pageerror', (e) => console.log('pageerror:', e.message));
-await page.setViewportSize({ width: 1280, height: 800 });
-await page.goto(origin + '/');
-await page.waitForSelector('body[data-ready]');
-await page.screenshot({ path: '/tmp/shots/landing.png' });
-await grantDelegation(page, 3600_000);
-await page.reload();
-await page.waitForSelector('[data-testid=account-menu]');
-await page.click('[data-testid=add]');
-await page.setInputFiles('[data-testid=add-files]', [
-  { name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('89504e470d0a1a0a', 'hex') },
-  { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) },
-  { name: 'نام بسیار طولانی 📸 '.repeat(8) + '.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('hello') },
-]);
-await page.waitForSelector('[data-testid=refused]');
-await page.screenshot({ path: '/tmp/shots/add.png' });
-await page.keyboard.press('Escape');
-await page.waitForSelector('[data-testid=memory][data-status=icp]', { timeout: 60000 });
-await page.screenshot({ path: '/tmp/shots/dash.png' });
-await page.setViewportSize({ width: 390, height: 844 });
-await page.screenshot({ path: '/tmp/shots/dash-phone.png' });
-console.log('scrollWidth', await page.evaluate(() => document.documentElement.scrollWidth));
-const id = await page.getAttribute('[data-testid=memory]', 'data-id');
-await page.goto(origin + '/memories/' + id);
-await page.waitForSelector('[data-testid=memory-heading]');
-await page.click('[data-testid=verify]');
-await page.waitForSelector('[data-testid=verified], [data-testid=mismatch], [role=alert]');
-await page.screenshot({ path: '/tmp/shots/detail-phone.png', fullPage: true });
+const { page } = await signInAs(b.context, origin);
+page.on('console', (m) => { if (!m.text().includes('401')) console.log('console:', m.type(), m.text().slice(0, 300)); });
+await openAddSheet(page);
+await page.getByRole('switch', { name: 'Store forever now' }).click();
+const names = [1, 2, 3, 4, 5, 6].map((i) => `s${i}.png`);
+await page.getByTestId('add-files').setInputFiles(names.map((name, i) => ({ name, mimeType: 'image/png', buffer: png(20 + i, 20) })));
+await page.getByText('6 memories added').waitFor();
+await closeDialog(page);
+for (const n of names) await card(page, n).and(page.locator('[data-status=web2]')).waitFor({ timeout: 60000 });
+for (const n of names) await card(page, n).getByRole('checkbox').check();
+await page.getByRole('button', { name: 'Add to gallery' }).click();
+await page.getByLabel('Name').fill('G');
+await page.getByRole('button', { name: 'Create gallery' }).click();
+await page.getByRole('link', { name: 'Galleries' }).click();
+await page.locator('[data-testid=gallery-card]').getByRole('link').click();
+await page.getByText('0 of 6 memories stored on ICP').waitFor();
+await page.getByTestId('store-forever').click();
+await page.getByRole('button', { name: 'Start storing' }).click();
+for (let i = 0; i < 6; i++) {
+  await new Promise((r) => setTimeout(r, 10000));
+  console.log(i, (await page.getByTestId('store-modal').textContent())?.slice(0, 600));
+}
+await page.getByRole('button', { name: 'Hide' }).click().catch(() => {});
+await page.getByTestId('queue-indicator').click();
+console.log((await page.getByTestId('uploads-panel').textContent())?.slice(0, 1500));
+await page.screenshot({ path: '/tmp/shots/modal.png' });
 await b.close();

@@ -9,13 +9,19 @@
 // 2. Throughput: K users uploading at once to one bucket, and the same users
 //    split over two buckets, in the same run; the aggregate MB/s ratio
 //    (two buckets / one) would approach the machine's core count if buckets
-//    executed in parallel.
+//    executed in parallel (the local IC executes updates on one thread).
+// 3. The index canister: instructions of a lookup (`my_bucket`, query) and
+//    of `assign_bucket` for a user who has a bucket, after it placed 4 users
+//    in 2 buckets it created.
 import { cpus } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { LocalIC } from '../canister/local/index.js';
 import type { Principal } from '@dfinity/principal';
 import { actorFor, ok, type ForeverActor } from '../tests/canister/support/actor.js';
 import { foreverWasm, metadata, MiB, principal, seededBytes, sha256 } from '../tests/canister/support/forever.js';
+import { readFileSync } from 'node:fs';
+import { IDL } from '@dfinity/candid';
+import { buildCanister } from '../canister/scripts/build.js';
 
 const UPLOADERS = 12;
 const QUERIES = 40;
@@ -37,13 +43,16 @@ async function bucket(ic: LocalIC, admin: Principal): Promise<Principal> {
 }
 
 /** One file of FILE_CHUNKS MiB: metadata, begin, chunks, commit. Returns the bytes stored. */
-async function uploadOne(actor: ForeverActor, seed: number): Promise<number> {
+async function uploadOne(actor: ForeverActor, seed: number, onChunk: (bytes: number) => void = () => undefined): Promise<number> {
   const data = seededBytes(FILE_CHUNKS * MiB, seed);
   const memoryId = uuidv7();
   ok(await actor.upsert_metadata(memoryId, { Document: null }, metadata(`bench ${seed}`), `m-${memoryId}`));
   const hash = sha256(data);
   const session = ok(await actor.begin_asset_upload(memoryId, hash, FILE_CHUNKS, BigInt(data.length)));
-  for (let i = 0; i < FILE_CHUNKS; i++) ok(await actor.put_chunk(session.session_id, i, data.subarray(i * MiB, (i + 1) * MiB)));
+  for (let i = 0; i < FILE_CHUNKS; i++) {
+    ok(await actor.put_chunk(session.session_id, i, data.subarray(i * MiB, (i + 1) * MiB)));
+    onChunk(MiB);
+  }
   ok(await actor.commit_asset(session.session_id, hash));
   return data.length;
 }
@@ -59,7 +68,9 @@ async function queryLatencies(actor: ForeverActor, n: number, gapMs: number): Pr
   return out;
 }
 
-async function latencyUnderLoad(queries: 'replica' | 'serial'): Promise<{ idle: number[]; loaded: number[]; uploaded: number }> {
+export async function latencyUnderLoad(
+  queries: 'replica' | 'serial',
+): Promise<{ idle: number[]; loaded: number[]; uploadedMiBPerSecond: number }> {
   const admin = principal(1_000_000);
   const ic = await LocalIC.create({ thread: 'worker', queries, log: () => undefined });
   try {
@@ -69,16 +80,19 @@ async function latencyUnderLoad(queries: 'replica' | 'serial'): Promise<{ idle: 
     await queryLatencies(reader, 5, 0); // warm-up
     const idle = await queryLatencies(reader, QUERIES, 20);
     let stop = false;
-    let uploaded = 0;
+    let chunks = 0;
     const uploaders = Array.from({ length: UPLOADERS }, async (_, u) => {
       const actor = actorFor(ic, id, principal(100 + u));
-      for (let f = 0; !stop; f++) uploaded += await uploadOne(actor, u * 1000 + f + 2);
+      for (let f = 0; !stop; f++) await uploadOne(actor, u * 1000 + f + 2, () => chunks++);
     });
     await sleep(1_000); // every uploader has chunks in flight
+    const before = chunks;
+    const t = performance.now();
     const loaded = await queryLatencies(reader, queries === 'serial' ? 8 : QUERIES, 100);
+    const uploadedMiBPerSecond = (chunks - before) / ((performance.now() - t) / 1000);
     stop = true;
     await Promise.all(uploaders);
-    return { idle, loaded, uploaded };
+    return { idle, loaded, uploadedMiBPerSecond };
   } finally {
     await ic.close();
   }
@@ -105,13 +119,13 @@ async function throughput(buckets: 1 | 2): Promise<number> {
 
 export default async function bench(): Promise<void> {
   console.log(`${UPLOADERS} users uploading ${FILE_CHUNKS} MiB files (1 MiB put_chunk), get_usage of a 13th user; ${cpus().length} cores\n`);
-  console.log('| queries | idle p50 | idle p95 | loaded p50 | loaded p95 | loaded p95 / idle p95 |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| queries | idle p50 | idle p95 | loaded p50 | loaded p95 | loaded p95 / idle p95 | uploads meanwhile |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const mode of ['replica', 'serial'] as const) {
     const r = await latencyUnderLoad(mode);
     const ratio = percentile(r.loaded, 95) / percentile(r.idle, 95);
     console.log(
-      `| ${mode === 'replica' ? 'query replica (default)' : "queued with updates ('serial')"} | ${ms(percentile(r.idle, 50))} | ${ms(percentile(r.idle, 95))} | ${ms(percentile(r.loaded, 50))} | ${ms(percentile(r.loaded, 95))} | ${ratio.toFixed(2)}× |`,
+      `| ${mode === 'replica' ? 'query replica (default)' : "queued with updates ('serial')"} | ${ms(percentile(r.idle, 50))} | ${ms(percentile(r.idle, 95))} | ${ms(percentile(r.loaded, 50))} | ${ms(percentile(r.loaded, 95))} | ${ratio.toFixed(2)}× | ${r.uploadedMiBPerSecond.toFixed(2)} MiB/s |`,
     );
   }
   console.log(`\n${THROUGHPUT_USERS} users uploading ${THROUGHPUT_FILES_PER_USER} files of ${FILE_CHUNKS} MiB each at once\n`);
@@ -122,5 +136,36 @@ export default async function bench(): Promise<void> {
   console.log(`| 1 | ${one.toFixed(2)} |`);
   console.log(`| 2 | ${two.toFixed(2)} |`);
   console.log(`\n2 buckets / 1 bucket: ${(two / one).toFixed(2)}× (cores: ${cpus().length})`);
-  console.log('index instructions per lookup: n/a (no index canister in this build)');
+  const lookups = await indexLookups();
+  console.log(`\nindex: my_bucket (query) ${lookups.query.toLocaleString('en-US')} instructions per lookup; assign_bucket of an assigned user (update) ${lookups.update.toLocaleString('en-US')}`);
+}
+
+async function indexLookups(): Promise<{ query: bigint; update: bigint }> {
+  const admin = principal(1_000_000);
+  const ic = await LocalIC.create({ clock: 'manual', log: () => undefined });
+  try {
+    const index = await ic.createCanister({ controllers: [admin] });
+    const Settings = IDL.Record({ capacity_users: IDL.Nat32, capacity_bytes: IDL.Nat64, bucket_controllers: IDL.Vec(IDL.Principal), bucket_cycles: IDL.Nat });
+    const settings = { capacity_users: 3, capacity_bytes: 1n << 40n, bucket_controllers: [admin], bucket_cycles: 0n };
+    const wasm = new Uint8Array(readFileSync(buildCanister('forever_index')));
+    await ic.installCode(index, wasm, { mode: 'install', arg: new Uint8Array(IDL.encode([IDL.Opt(Settings)], [[settings]])), sender: admin });
+    const bucketWasm = foreverWasm();
+    const count = Math.ceil(bucketWasm.length / MiB);
+    const enc = (t: IDL.Type[], v: unknown[]) => new Uint8Array(IDL.encode(t, v));
+    for (let i = 0; i < count; i++) {
+      await ic.update(index, 'upload_bucket_module_chunk', enc([IDL.Nat32, IDL.Vec(IDL.Nat8)], [i, bucketWasm.subarray(i * MiB, (i + 1) * MiB)]), { caller: admin });
+    }
+    await ic.update(index, 'set_bucket_module', enc([IDL.Nat32, IDL.Vec(IDL.Nat8)], [count, sha256(bucketWasm)]), { caller: admin });
+    for (let u = 0; u < 4; u++) await ic.update(index, 'assign_bucket', enc([], []), { caller: principal(300 + u) });
+    const q: bigint[] = [];
+    const up: bigint[] = [];
+    for (let i = 0; i < 10; i++) {
+      q.push((await ic.query(index, 'my_bucket', enc([], []), { caller: principal(300 + (i % 4)) })).instructions);
+      up.push((await ic.update(index, 'assign_bucket', enc([], []), { caller: principal(300 + (i % 4)) })).instructions);
+    }
+    const med = (xs: bigint[]) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[xs.length >> 1];
+    return { query: med(q), update: med(up) };
+  } finally {
+    await ic.close();
+  }
 }

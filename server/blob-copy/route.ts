@@ -1,4 +1,4 @@
-// The blob copy (seed FU-112):
+// The blob copy of a memory's asset:
 //   POST /api/upload_file?memory_id=<uuid>[&content_hash=<hex>][&bucket=]
 //        raw bytes in the body -> 201 stored | 200 already stored |
 //        202 {status:"pending_retry", queue_id, storage_status:"pending_retry"}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalIC } from '../../canister/local/index.js';
 import { ManagementArgs } from '../../canister/local/runtime/management-idl.js';
 import { decode, enc, fixtureWasm, noArgs, START_TIME, textArg } from './support/fixture.js';
@@ -22,6 +22,10 @@ const LONG = enc([IDL.Text, IDL.Nat32], ['started', 10_000_000]);
 
 const dirs: string[] = [];
 const ics: LocalIC[] = [];
+// A build (when the fixture is stale) belongs in a hook, with its longer timeout.
+beforeAll(() => {
+  fixtureWasm();
+});
 afterEach(async () => {
   for (const ic of ics.splice(0)) await ic.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });

@@ -80,9 +80,17 @@ export class HeapSnapshot {
   commit(memory: WebAssembly.Memory, globals: WebAssembly.Global[]): void {
     const live = Buffer.from(memory.buffer);
     if (live.length !== this.committed.length) {
-      // Memory grew: copy everything once into a buffer of the new size.
+      // Memory grew: copy everything once into a buffer of the new size. The
+      // delta is the pages of the old size that changed plus the new pages.
+      const old = this.committed;
       this.committed = Buffer.from(new Uint8Array(live));
-      this.full = true;
+      if (live.length < old.length) this.full = true;
+      else if (!this.full) {
+        for (let at = 0; at < live.length; at += PAGE) {
+          const end = Math.min(at + PAGE, live.length);
+          if (end > old.length || this.committed.compare(old, at, end, at, end) !== 0) this.dirty.add(at / PAGE);
+        }
+      }
     } else {
       copyChangedPages(live, this.committed, this.dirty);
     }

@@ -25,6 +25,10 @@ class App {
         const c = client.config;
         await this.session.init({ host: c.icHost, canisterId: c.canisterId, fetchRootKey: c.fetchRootKey }, c.identityProvider);
         document.body.dataset.ready = client.mode;
+        // When an item is saved or stored, the server's view changed: read it again (debounced).
+        client.subscribe((m) => {
+          if (m.type === 'state' && (m.item.state === 'saved' || m.item.state === 'recorded')) this.reloadSoon();
+        });
         this.booted = true;
         if (this.session.principal) void this.reload();
         // Items parked for sign-in continue once signed in.
@@ -39,6 +43,16 @@ class App {
   async reload(): Promise<void> {
     const { server, canister } = this.session;
     await Promise.all([this.library.load(server, canister), this.galleries.load(server, canister)]);
+  }
+
+  private reloadTimer: ReturnType<typeof setTimeout> | null = null;
+
+  reloadSoon(): void {
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      if (this.session.principal) void this.reload();
+    }, 400);
   }
 
   async signIn(): Promise<void> {

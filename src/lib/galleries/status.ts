@@ -5,7 +5,7 @@ import type { BadgeStatus } from '../library/merge';
 
 export interface BadgeLook {
   label: string;
-  tone: 'icp' | 'web2' | 'storing' | 'failed';
+  tone: 'icp' | 'web2' | 'saving' | 'storing' | 'failed';
   tooltip: string;
 }
 
@@ -15,6 +15,8 @@ export function memoryBadge(status: BadgeStatus, percent: number | null, reason:
       return { label: 'ICP', tone: 'icp', tooltip: 'Stored forever on the Internet Computer' };
     case 'web2':
       return { label: 'Web2', tone: 'web2', tooltip: 'Saved on the Forever server only (Web2), not yet on the Internet Computer' };
+    case 'saving':
+      return { label: 'Saving', tone: 'saving', tooltip: 'Being saved on the Forever server (Web2); Store Forever puts it on the Internet Computer' };
     case 'storing':
       return { label: `${percent ?? 0}%`, tone: 'storing', tooltip: `Being stored on the Internet Computer: ${percent ?? 0}% done${reason ? ` (last problem: ${reason})` : ''}` };
     case 'failed':

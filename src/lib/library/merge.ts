@@ -7,7 +7,8 @@ import type { IcMemory } from '../api/canister';
 import type { MemoryPresence, ServerMemory } from '../api/types';
 import type { ProgressSnapshot, QueueItem } from '../upload';
 
-export type BadgeStatus = 'icp' | 'web2' | 'storing' | 'failed';
+/** `saving`: on its way to the Forever server (Web2), not to the Internet Computer. */
+export type BadgeStatus = 'icp' | 'web2' | 'saving' | 'storing' | 'failed';
 
 export interface LibraryMemory {
   id: string;
@@ -50,7 +51,8 @@ export function queueStatus(item: QueueItem): BadgeStatus {
   if (item.state === 'recorded') return 'icp';
   if (item.state === 'failed') return 'failed';
   if (item.state === 'saved') return 'web2';
-  return item.storeForever === false ? 'web2' : 'storing';
+  if (item.storeForever === false) return item.web2?.blob === 'pending_retry' ? 'web2' : 'saving';
+  return 'storing';
 }
 
 export function mergeLibrary(input: {
@@ -124,7 +126,7 @@ export function mergeLibrary(input: {
       if (status === 'icp') {
         existing.status = 'icp';
         existing.onIcp = true;
-      } else if (status !== 'web2' && !existing.onIcp) {
+      } else if (status !== 'web2' && status !== 'saving' && !existing.onIcp) {
         existing.status = status;
         existing.percent = status === 'storing' ? queuePercent(item, p) : null;
         existing.reason = item.lastError?.reason ?? item.lastError?.message ?? null;
@@ -161,5 +163,6 @@ export type StatusFilter = 'all' | BadgeStatus;
 export type TypeFilter = 'all' | MemoryType;
 
 export function filterLibrary(list: LibraryMemory[], type: TypeFilter, status: StatusFilter, folderId?: string | null): LibraryMemory[] {
-  return list.filter((m) => (type === 'all' || m.type === type) && (status === 'all' || m.status === status) && (folderId === undefined || m.folderId === folderId));
+  const statusOk = (m: LibraryMemory) => status === 'all' || m.status === status || (status === 'web2' && m.status === 'saving');
+  return list.filter((m) => (type === 'all' || m.type === type) && statusOk(m) && (folderId === undefined || m.folderId === folderId));
 }

@@ -60,6 +60,9 @@ describe('the library', () => {
     for (const t of titles) await card(page, t).waitFor();
     await waitStoredForever(page, titles);
     for (const t of titles) expect(await card(page, t).getByTestId('badge').textContent()).toContain('ICP');
+    // The image shows its thumbnail (made off the main thread, kept with the memory on the canister); the others their type.
+    await card(page, files.image.name).getByTestId('thumbnail').waitFor();
+    expect(await card(page, files.image.name).getByTestId('thumbnail').evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth > 0))).toBe(true);
     // The type shows where there is no thumbnail: each card knows its kind.
     expect(await card(page, files.audio.name).getAttribute('data-type')).toBe('audio');
     expect(await card(page, files.pdf.name).getAttribute('data-type')).toBe('document');
@@ -154,6 +157,49 @@ describe('the library', () => {
     await page.getByRole('heading', { name: okLongName }).waitFor();
     await look(page, 'j7', 'memory-detail-long-name');
   }, 300_000);
+
+  it('journey 8: a share-target POST as the operating system sends it queues the files; the phone offers the camera; Chrome finds the app installable', async () => {
+    const { browser, stack } = suite;
+    await openApp(page, stack.origin);
+    await page.getByRole('button', { name: 'Account' }).waitFor();
+    // The OS opens the manifest's share_target action with a multipart POST navigation.
+    const shared = png(24, 24, [20, 160, 90]);
+    await page.evaluate(
+      ({ bytes }) => {
+        const form = document.createElement('form');
+        form.method = 'POST';
+        form.action = '/share-target';
+        form.enctype = 'multipart/form-data';
+        const title = Object.assign(document.createElement('input'), { name: 'title', value: 'Shared sunset' });
+        const input = Object.assign(document.createElement('input'), { type: 'file', name: 'files' });
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], 'shared-sunset.png', { type: 'image/png' }));
+        input.files = dt.files;
+        form.append(title, input);
+        document.body.append(form);
+        form.submit();
+      },
+      { bytes: [...shared] },
+    );
+    await page.waitForURL(/\/\?shared=1$/);
+    await page.getByText('1 shared item added; it is being stored forever.').waitFor();
+    await waitStoredForever(page, ['Shared sunset']);
+    await look(page, 'j8', 'after-share');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await openAddSheet(page);
+    const capture = page.getByTestId('add-capture');
+    expect(await capture.getAttribute('capture')).toBe('environment');
+    expect(await capture.getAttribute('accept')).toBe('image/*,video/*');
+    await page.getByText('Take a photo or video').waitFor();
+    await closeDialog(page);
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    const cdp = await browser.context.newCDPSession(page);
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+    expect(installabilityErrors).toEqual([]);
+    await cdp.detach();
+  }, 240_000);
 
   it('journey 6: with the server unreachable the library lists, opens and verifies what is on the Internet Computer', async () => {
     const { browser, stack } = suite;
