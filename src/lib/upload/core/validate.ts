@@ -3,6 +3,9 @@
 // named in words the person can act on.
 import { MAX_FILE_BYTES, TEXT_LIMITS, utf8Length } from '../../../../contract';
 
+/** The file limit the client checks before queueing: the contract's, never a copy. */
+export const MAX_FILE_SIZE = MAX_FILE_BYTES;
+
 /** A refusal: the name the user knows the file by and why. */
 export interface Refusal {
   name: string;
@@ -19,7 +22,7 @@ export function titleProblem(title: string): string | null {
 /** Why a file (its name, its size, the title it would get) cannot be stored, or null. */
 export function fileProblem(file: { name: string; size: number }, title: string = file.name): string | null {
   if (file.size === 0) return 'the file is empty (0 bytes): there is nothing to store';
-  if (file.size > MAX_FILE_BYTES) return `the file is ${file.size} bytes, more than the ${MAX_FILE_BYTES} bytes (100 MiB) a memory can hold`;
+  if (file.size > MAX_FILE_SIZE) return `the file is ${file.size} bytes, more than the ${MAX_FILE_SIZE} bytes (100 MiB) a memory can hold`;
   const nameBytes = utf8Length(file.name);
   if (nameBytes > TEXT_LIMITS.fileName) return `the file name is longer than ${TEXT_LIMITS.fileName} bytes (it has ${nameBytes})`;
   if (nameBytes === 0) return 'the file has no name';
