@@ -5,3 +5,4 @@ export * from './limits';
 export * from './ids';
 export * from './memory-types';
 export * from './errors';
+export * from './storage';

@@ -1,7 +1,7 @@
 // Initial schema, identical in effect on SQLite and PostgreSQL (see
 // server/db/schema.ts for the portable representation). PostgreSQL also gets
 // row-level security on upload_queue and storage_usage and the counter
-// functions the FU-112 seed asks for; SQLite gets the same semantics from
+// functions for usage and the monthly counter; SQLite gets the same semantics from
 // transactions in server/services/usage.ts.
 import { PostgresAdapter, sql, type Kysely } from 'kysely';
 

@@ -12,11 +12,14 @@ import { bodyLimits } from './http/body-limits.js';
 import { requireUser } from './http/session.js';
 import { authRoutes } from './routes/auth.js';
 import { edgeRoutes } from './routes/edges.js';
+import { folderRoutes } from './routes/folders.js';
 import { galleryRoutes } from './routes/galleries.js';
 import { healthRoutes } from './routes/health.js';
 import { memoryRoutes } from './routes/memories.js';
 import { uploadRoutes } from './blob-copy/route.js';
 import { usageRoutes } from './routes/usage.js';
+import { ipfsGateway } from './ipfs/gateway.js';
+import { ipfsRoutes } from './ipfs/routes.js';
 
 export { createServerDeps, type ServerDeps } from './deps.js';
 export type { ServerConfig } from './config.js';
@@ -53,12 +56,18 @@ export function createServerApp(deps: ServerDeps) {
     }
   });
 
-  for (const prefix of ['/api/memories', '/api/galleries', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
+  // IPFS pins paid with x402: the broker (its own session and body limits) and the local gateway.
+  if (deps.ipfs) {
+    app.route('/api/ipfs', ipfsRoutes(deps.ipfs));
+    app.route('/ipfs', ipfsGateway(deps.ipfs));
+  }
+
+  for (const prefix of ['/api/memories', '/api/galleries', '/api/folders', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
     app.use(prefix, auth);
     app.use(`${prefix}/*`, auth);
   }
   // Cookie-authenticated writes: refuse cross-site form-style posts.
-  for (const prefix of ['/api/auth', '/api/memories', '/api/galleries', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
+  for (const prefix of ['/api/auth', '/api/memories', '/api/galleries', '/api/folders', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
     app.use(prefix, csrf());
     app.use(`${prefix}/*`, csrf());
   }
@@ -73,6 +82,7 @@ export function createServerApp(deps: ServerDeps) {
     .route('/api/auth', authRoutes(deps))
     .route('/api/memories', memoryRoutes(deps))
     .route('/api/galleries', galleryRoutes(deps))
+    .route('/api/folders', folderRoutes(deps))
     .route('/api/storage/edges', edgeRoutes(deps))
     .route('/api/usage', usageRoutes(deps))
     .route('/api', uploadRoutes(deps));

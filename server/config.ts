@@ -6,6 +6,7 @@ import { MAX_FILE_BYTES } from '../contract/index.js';
 import type { Logger } from './logging.js';
 import type { BlobStore } from './blob-copy/blob-store.js';
 import type { PresenceVerifier, PrincipalResolver } from './ic/types.js';
+import { ipfsConfigFromEnv, type IpfsConfig } from './ipfs/config.js';
 
 export interface QuotaConfig {
   /** Bytes a principal may keep in the blob store. */
@@ -57,6 +58,8 @@ export interface ServerConfig {
   nonceTtlMs?: number;
   /** Clock, injectable for tests. */
   now?: () => Date;
+  /** IPFS pins paid with x402 (server/ipfs/config.ts). */
+  ipfs?: IpfsConfig;
 }
 
 export const DEFAULT_QUOTAS: QuotaConfig = {
@@ -135,5 +138,6 @@ export function serverConfigFromEnv(env: Env, defaults: { icHost: string; canist
     },
     blobDir: env.BLOB_DIR || undefined,
     secureCookies: env.SECURE_COOKIES === '1',
+    ipfs: ipfsConfigFromEnv(env),
   };
 }

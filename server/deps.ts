@@ -21,6 +21,7 @@ import { createServerMetrics } from './metrics.js';
 import { queueDepth } from './blob-copy/queue-repo.js';
 import { UploadQueueWorker } from './blob-copy/worker.js';
 import type { ServiceContext } from './services/context.js';
+import { createIpfsService, type IpfsService } from './ipfs/service.js';
 
 export interface ServerLimits {
   maxUploadBytes: number;
@@ -37,6 +38,8 @@ export interface ServerDeps extends ServiceContext {
   limits: ServerLimits;
   /** The running queue worker (null when `queue.enabled` is false). */
   worker: UploadQueueWorker | null;
+  /** IPFS pins paid with x402 (null when disabled). */
+  ipfs: IpfsService | null;
 }
 
 export async function createServerDeps(config: ServerConfig): Promise<ServerDeps & { close(): Promise<void> }> {
@@ -77,7 +80,8 @@ export async function createServerDeps(config: ServerConfig): Promise<ServerDeps
     return [{ value: Number(r.bytes) }];
   });
 
-  const worker = queue.enabled ? new UploadQueueWorker({ ctx, blobStore, queue }) : null;
+  const ipfs = config.ipfs?.enabled === false ? null : createIpfsService(ctx, blobStore, config.ipfs);
+  const worker = queue.enabled ? new UploadQueueWorker({ ctx, blobStore, queue, tasks: ipfs ? [ipfs.executor] : [] }) : null;
   await worker?.start();
   logger.info('ServerDepsReady', { engine: handle.engine, queue_enabled: queue.enabled });
 
@@ -94,6 +98,7 @@ export async function createServerDeps(config: ServerConfig): Promise<ServerDeps
       secureCookies: config.secureCookies ?? false,
     },
     worker,
+    ipfs,
     async close() {
       await worker?.stop();
       await handle.close();

@@ -69,7 +69,7 @@ export class MetricsRegistry {
   }
 }
 
-/** The server's metrics (names follow the FU-112 seed, dots as underscores). */
+/** The server's metrics (Prometheus names: the storage events' names with underscores). */
 export interface ServerMetrics {
   registry: MetricsRegistry;
   uploadSuccess: Counter; // labels: bucket

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { MAX_FILE_BYTES, MAX_GALLERY_MEMORIES, MEMORY_TYPES, SHA256_HEX_PATTERN, TEXT_LIMITS, UUID_PATTERN, utf8Length } from '../contract/index.js';
 import { ARTIFACTS, BACKENDS, SYNC_STATES } from './db/schema.js';
+import { LIBRARY_STATUSES } from './services/presence-status.js';
 
 export { MAX_FILE_BYTES, MAX_GALLERY_MEMORIES };
 
@@ -44,6 +45,17 @@ export type MemoryInput = z.infer<typeof memoryInput>;
 export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: uuid.optional(),
+});
+
+export const libraryQuery = listQuery.extend({
+  type: memoryType.optional(),
+  status: z.enum(LIBRARY_STATUSES, { error: `must be one of ${LIBRARY_STATUSES.join(', ')}` }).optional(),
+  folder_id: uuid.optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+});
+
+export const folderInput = z.strictObject({
+  title: utf8Text('title', TEXT_LIMITS.title).refine((v) => v.length > 0, 'title is empty'),
 });
 
 export const galleryInput = z.strictObject({

@@ -92,8 +92,10 @@ const SHARE_TARGET_PATH = '/share-target';
  * null, claimed by the next signed-in drain; stored forever), text or a link
  * without files becomes a note. Answers 303 to the app with the count.
  */
-async function takeShare(request: Request): Promise<Response> {
+async function takeShare(request: Request): Promise<{ response: Response; drained: Promise<unknown> }> {
   let queued = 0;
+  let drained: Promise<unknown> = Promise.resolve();
+  const ids: string[] = [];
   try {
     const form = await request.formData();
     const files = form.getAll('files').filter((f): f is File => f instanceof File && f.name !== '');
@@ -101,24 +103,32 @@ async function takeShare(request: Request): Promise<Response> {
     const title = String(form.get('title') ?? '').trim();
     if (files.length > 0) {
       const titles = files.length === 1 && title ? new Map([[files[0], title]]) : undefined;
-      queued = (await addFiles(store, { files, storeForever: true, owner: null, titles }, { storage: navigator.storage })).queued.length;
+      const added = await addFiles(store, { files, storeForever: true, owner: null, titles }, { storage: navigator.storage });
+      ids.push(...added.queued.map((q) => q.id));
     } else {
       const text = [String(form.get('text') ?? '').trim(), String(form.get('url') ?? '').trim()].filter(Boolean).join('\n\n');
       if (text) {
-        await addNote(store, { title: title || text.split('\n')[0].slice(0, 120), text, storeForever: true, owner: null });
-        queued = 1;
+        ids.push((await addNote(store, { title: title || text.split('\n')[0].slice(0, 120), text, storeForever: true, owner: null })).id);
       }
     }
-    if (queued > 0) void drainer.request().catch(() => undefined);
+    queued = ids.length;
+    if (queued > 0) {
+      post({ type: 'shared', ids });
+      drained = drainer.request().catch(() => undefined);
+    }
   } catch (err) {
     console.error('share target: nothing queued', err instanceof Error ? err.name : 'error');
   }
-  return Response.redirect(new URL(`/?shared=${queued}`, sw.location.origin).href, 303);
+  return { response: Response.redirect(new URL(`/?shared=${queued}`, sw.location.origin).href, 303), drained };
 }
 
 sw.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (event.request.method === 'POST' && url.origin === sw.location.origin && url.pathname === SHARE_TARGET_PATH) event.respondWith(takeShare(event.request));
+  if (event.request.method !== 'POST' || url.origin !== sw.location.origin || url.pathname !== SHARE_TARGET_PATH) return;
+  const work = takeShare(event.request);
+  event.respondWith(work.then((w) => w.response));
+  // The drain outlives the response: the event keeps the worker alive for it.
+  event.waitUntil(work.then((w) => w.drained));
 });
 
 // "When it starts": a worker woken for any reason picks up interrupted work.

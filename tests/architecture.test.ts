@@ -22,8 +22,10 @@ const ALLOWED: Record<Tier, readonly Tier[]> = {
   'canister/local': ['contract'],
   'src/declarations': [],
   server: ['contract'],
-  src: ['contract', 'src/declarations'],
-  'src-worker': ['contract', 'src/declarations'],
+  // The client tier is two folders: the page starts the workers and shares
+  // their protocol, and the workers use the client's own helpers.
+  src: ['contract', 'src/declarations', 'src-worker'],
+  'src-worker': ['contract', 'src/declarations', 'src'],
 };
 
 /**

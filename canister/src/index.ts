@@ -23,7 +23,6 @@ import {
   query,
   setTimer,
   setTimerInterval,
-  StableBTreeMap,
   time,
   trap,
   update,
@@ -32,11 +31,11 @@ import { foreverMethods, type ForeverMethodName, type MethodSpec } from './candi
 import { Fail } from './errors';
 import { chunkReceiptEncoder } from './fast-reply';
 import { installFastText } from './fast-text';
-import { nativeCompress, selfCheck } from './native-hash';
+import { hashParts, nativeCompress, selfCheck } from './native-hash';
 import { readHashPartsArgs, readPutChunkArgs } from './raw-args';
 import { ForeverService, type Env } from './service';
-import { Sha256, useBlockFunction } from './sha256';
-import { type KV, MAP_IDS, type TableName, type Tables } from './store';
+import { useBlockFunction } from './sha256';
+import { stableTables } from './stable-tables';
 
 // Before any Candid work: azle has installed its TextEncoder/TextDecoder polyfill by now.
 installFastText();
@@ -64,34 +63,11 @@ const encodeChunkReceipt = chunkReceiptEncoder(IDL.encode, M.put_chunk.ret);
 const manual = { manual: true } as const;
 const SWEEP_INTERVAL_SECONDS = 60;
 
-/** Keys and values are already bytes: no serializer work (azle's stableJson costs seconds per MiB). */
-const raw = { toBytes: (b: Uint8Array): Uint8Array => b, fromBytes: (b: Uint8Array): Uint8Array => b };
-
-function stableKV(memoryId: number): KV {
-  const m = new StableBTreeMap<Uint8Array, Uint8Array>(memoryId, raw, raw);
-  return {
-    get: (k) => m.get(k),
-    has: (k) => m.containsKey(k),
-    insert: (k, v) => {
-      m.insert(k, v);
-    },
-    remove: (k) => {
-      m.remove(k);
-    },
-    items: (start, length) => m.items(start, length),
-    keys: (start, length) => m.keys(start, length),
-    len: () => Number(m.len()),
-  };
-}
-
 let service: ForeverService | undefined;
 
 function svc(): ForeverService {
   if (!service) {
-    const tables = Object.fromEntries(
-      (Object.keys(MAP_IDS) as TableName[]).map((name) => [name, stableKV(MAP_IDS[name])]),
-    ) as Tables;
-    service = new ForeverService(tables);
+    service = new ForeverService(stableTables());
   }
   return service;
 }
@@ -385,15 +361,7 @@ export default class {
       'sha256_parts',
       (env, a) => {
         svc().requireAdmin(env);
-        const bytes = (b: Uint8Array | number[]): Uint8Array => (b instanceof Uint8Array ? b : Uint8Array.from(b));
-        let h: Sha256;
-        try {
-          h = a[0].length ? Sha256.restore(bytes(a[0][0])) : new Sha256();
-        } catch {
-          throw new Fail({ InvalidArgument: 'state is not a saved SHA-256 state' });
-        }
-        for (const part of a[1] as Uint8Array[]) h.update(bytes(part));
-        return { state: h.save(), digest: h.digest() };
+        return hashParts(a[0], a[1]);
       },
       undefined,
       readHashPartsArgs,

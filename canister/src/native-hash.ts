@@ -8,6 +8,7 @@
 // (the IC refuses certified data over 32 bytes): a module without the native
 // path cannot hash, and `selfCheck` makes `init` fail on it.
 import { certifiedDataSet } from 'azle';
+import { Fail } from './errors';
 import type { BlockFunction } from './sha256';
 import { Sha256 } from './sha256';
 
@@ -28,8 +29,22 @@ function readState(buf: Uint8Array, h: Int32Array): void {
   for (let i = 0; i < 8; i++) h[i] = (buf[i * 4] << 24) | (buf[i * 4 + 1] << 16) | (buf[i * 4 + 2] << 8) | buf[i * 4 + 3];
 }
 
+const saved = new Uint8Array(32);
+
 export const nativeCompress: BlockFunction = (h, d, off, blocks) => {
   const n = blocks * 64;
+  const at = d.byteOffset + off;
+  if (at >= 32) {
+    // The 32 bytes before the blocks (in a message argument: its Candid header) hold the state for
+    // the call and are put back after it, so the blocks are hashed where they lie, without a copy.
+    const work = new Uint8Array(d.buffer, at - 32, 32 + n);
+    saved.set(work.subarray(0, 32));
+    writeState(work, h);
+    certifiedDataSet(work);
+    readState(work, h);
+    work.set(saved);
+    return;
+  }
   if (scratch.length < 32 + n) scratch = new Uint8Array(32 + n);
   const work = scratch.length === 32 + n ? scratch : scratch.subarray(0, 32 + n);
   writeState(work, h);
@@ -53,4 +68,17 @@ function hex(b: Uint8Array): string {
 /** Whether the installed block function gives the known digest (a wrong or missing native path fails or traps). */
 export function selfCheck(): boolean {
   return KNOWN.every(([text, digest]) => hex(new Sha256().update(Uint8Array.from(text, (c) => c.charCodeAt(0))).digest()) === digest);
+}
+
+/** sha256_parts: the parts hashed after a saved state (or from the start); the new state and the digest so far. */
+export function hashParts(state: [] | [Uint8Array | number[]], parts: Array<Uint8Array | number[]>): { state: Uint8Array; digest: Uint8Array } {
+  const bytes = (b: Uint8Array | number[]): Uint8Array => (b instanceof Uint8Array ? b : Uint8Array.from(b));
+  let h: Sha256;
+  try {
+    h = state.length ? Sha256.restore(bytes(state[0])) : new Sha256();
+  } catch {
+    throw new Fail({ InvalidArgument: 'state is not a saved SHA-256 state' });
+  }
+  for (const part of parts) h.update(bytes(part));
+  return { state: h.save(), digest: h.digest() };
 }

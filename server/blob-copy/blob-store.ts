@@ -12,6 +12,12 @@ export interface BlobStore {
   put(sha256: string, bytes: Uint8Array): Promise<StoredBlob>;
   get(sha256: string): Promise<Uint8Array | null>;
   has(sha256: string): Promise<boolean>;
+  /** Size in bytes, or null when there is no such blob. */
+  size(sha256: string): Promise<number | null>;
+  /** Bytes `start` to `end` (inclusive) as a stream; the blob must exist. */
+  stream(sha256: string, start: number, end: number): ReadableStream<Uint8Array>;
+  /** Removes the blob; false when there was none. */
+  delete(sha256: string): Promise<boolean>;
   /** Removes leftovers of writes a crash interrupted; run once at start. */
   sweep?(): Promise<number>;
 }

@@ -1,6 +1,7 @@
 // Default blob store: a directory addressed by SHA-256, `<root>/<aa>/<bb>/<hex>`.
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { writeFileAtomic } from '../atomic-write.js';
 import { BlobStoreError, type BlobStore, type StoredBlob } from './blob-store.js';
 
@@ -35,6 +36,29 @@ export class DirectoryBlobStore implements BlobStore {
       throw new BlobStoreError('io', 'blob write failed', { cause: error });
     }
     return { location, created: true };
+  }
+
+  async size(sha256: string): Promise<number | null> {
+    try {
+      return (await fs.stat(this.pathFor(sha256))).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  stream(sha256: string, start: number, end: number): ReadableStream<Uint8Array> {
+    return Readable.toWeb(createReadStream(this.pathFor(sha256), { start, end })) as ReadableStream<Uint8Array>;
+  }
+
+  async delete(sha256: string): Promise<boolean> {
+    try {
+      await fs.unlink(this.pathFor(sha256));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
   }
 
   sweep(): Promise<number> {

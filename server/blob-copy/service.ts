@@ -1,5 +1,5 @@
 // POST /api/upload_file: the blob copy of a memory's asset, with the retry
-// queue of seed FU-112.
+// retry queue that keeps bytes the blob store refused until it takes them.
 //
 // Usage accounting: bytes count when an upload is accepted (stored now or
 // queued), in the same transaction that records the blob edge's hash, so the

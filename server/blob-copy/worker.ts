@@ -28,6 +28,8 @@ export interface WorkerDeps {
   blobStore: BlobStore;
   queue: ResolvedQueueConfig;
   random?: () => number;
+  /** Other queues drained on the same loop (the IPFS executor): each round runs their runOnce() too. */
+  tasks?: readonly { runOnce(): Promise<number> }[];
 }
 
 export class UploadQueueWorker {
@@ -68,6 +70,13 @@ export class UploadQueueWorker {
         processed = await this.runOnce();
       } catch (error) {
         this.deps.ctx.logger.error('UploadQueueWorkerError', { error: error as Error });
+      }
+      for (const task of this.deps.tasks ?? []) {
+        try {
+          processed += await task.runOnce();
+        } catch (error) {
+          this.deps.ctx.logger.error('QueueTaskError', { error: error as Error });
+        }
       }
       if (processed === 0 && this.running) {
         await new Promise<void>((resolve) => {

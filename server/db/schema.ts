@@ -11,7 +11,7 @@ import type { MemoryType } from '../../contract/index.js';
 export { MEMORY_TYPES, type MemoryType } from '../../contract/index.js';
 export const ARTIFACTS = ['metadata', 'asset'] as const;
 export type Artifact = (typeof ARTIFACTS)[number];
-export const BACKENDS = ['neon', 'blob', 'icp'] as const;
+export const BACKENDS = ['neon', 'blob', 'icp', 'ipfs'] as const;
 export type Backend = (typeof BACKENDS)[number];
 export const SYNC_STATES = ['idle', 'migrating', 'failed'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
@@ -45,6 +45,27 @@ export interface MemoriesTable {
   title: string | null;
   description: string | null;
   metadata: string;
+  /** The folder the memory is in, if any (at most one). */
+  folder_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FoldersTable {
+  user_id: string;
+  id: string;
+  title: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MemoryThumbnailsTable {
+  user_id: string;
+  memory_id: string;
+  mime_type: string;
+  bytes: Uint8Array;
+  /** Hex SHA-256 of `bytes`: the ETag. */
+  sha256: string;
   created_at: string;
   updated_at: string;
 }
@@ -132,9 +153,12 @@ export interface Database {
   upload_queue: UploadQueueTable;
   storage_usage: StorageUsageTable;
   store_forever_ops: StoreForeverOpsTable;
+  folders: FoldersTable;
+  memory_thumbnails: MemoryThumbnailsTable;
 }
 
 export type MemoryRow = Selectable<MemoriesTable>;
+export type FolderRow = Selectable<FoldersTable>;
 export type GalleryRow = Selectable<GalleriesTable>;
 export type EdgeRow = Selectable<StorageEdgesTable>;
 export type NewEdge = Insertable<StorageEdgesTable>;

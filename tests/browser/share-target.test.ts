@@ -127,6 +127,12 @@ describe('share target', () => {
     expect(thumb?.type).toBe('image/webp');
     expect(thumb!.size).toBeGreaterThan(0);
     expect(thumb!.size).toBeLessThanOrEqual(MAX_THUMBNAIL_BYTES);
+    // The server keeps it too (the service worker's server session is the origin's cookie, so the page reads it).
+    const onServer = await page.evaluate(async (id) => {
+      const res = await fetch(`/api/memories/${id}/thumbnail`, { credentials: 'same-origin' });
+      return { status: res.status, type: res.headers.get('content-type'), size: (await res.arrayBuffer()).byteLength };
+    }, image!.id);
+    expect(onServer).toEqual({ status: 200, type: 'image/webp', size: thumb!.size });
     // And the canister keeps it with the memory (set_thumbnail after its metadata), asked as the user.
     const agent = await HttpAgent.create({ host: origin, identity: user, shouldFetchRootKey: true });
     const actor = Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: suite.stack.canisterId });

@@ -144,3 +144,54 @@ describe('the sweeper over a long work map', () => {
     expect(h.svc.check_invariants(h.env(admin)).violations).toEqual([]);
   });
 });
+
+describe('deleting and storing once', () => {
+  it('frees a deleted file’s chunks within the budget and leaves the rest to the sweeper', () => {
+    const h = harness();
+    h.call(() => h.svc.set_limits(h.env(admin), { max_file_size: 65_536n, chunk_size: 1024, session_ttl_seconds: 60, max_live_sessions: 3, default_quota_bytes: 1_000_000n }));
+    const data = randomBytes(40 * 1024);
+    h.svc.upsert_metadata(h.env(alice), uuid(300), { Video: null }, meta, 'k300');
+    const sid = h.svc.begin_asset_upload(h.env(alice), uuid(300), sha(data), 40, BigInt(data.length)).session_id;
+    for (let i = 0; i < 40; i++) h.svc.put_chunk(h.env(alice), sid, i, data.subarray(i * 1024, (i + 1) * 1024));
+    h.svc.commit_asset(h.env(alice), sid, sha(data));
+    // Each chunk freed "costs" a tenth of the budget: the delete frees some, the sweeper the rest.
+    let spent = 0n;
+    const tight = (p: Principal): Env => ({ ...h.env(p), instructions: () => (spent += WORK_BUDGET / 10n) });
+    expect(h.call(() => h.svc.delete_memory(tight(alice), uuid(300)))).toEqual({ Ok: { deleted: true, freed_bytes: BigInt(data.length) } });
+    // Usage drops at once; chunks are still being freed.
+    expect(h.svc.get_usage(h.env(alice)).used_bytes).toBe(0n);
+    const mid = h.svc.get_stats(h.env(admin));
+    expect(mid.chunks).toBeGreaterThan(0n);
+    expect(mid.chunks).toBeLessThan(40n);
+    expect(mid.sessions_freeing).toBe(1n);
+    expect(h.svc.check_invariants(h.env(admin)).violations).toEqual([]);
+    for (let round = 0; round < 20; round++) {
+      spent = 0n;
+      if (!h.svc.sweep(tight(admin))) break;
+    }
+    const done = h.svc.get_stats(h.env(admin));
+    expect(done.chunks).toBe(0n);
+    expect(done.sessions_freeing).toBe(0n);
+    expect(done.stored_bytes).toBe(0n);
+    expect(h.svc.check_invariants(h.env(admin)).violations).toEqual([]);
+  });
+
+  it('two uploads of the same bytes that race keep one copy: the later commit points at the first', () => {
+    const h = harness();
+    h.call(() => h.svc.set_limits(h.env(admin), { max_file_size: 8192n, chunk_size: 1024, session_ttl_seconds: 60, max_live_sessions: 3, default_quota_bytes: 100_000n }));
+    const data = randomBytes(3000);
+    const sids = [401, 402].map((n) => {
+      h.svc.upsert_metadata(h.env(alice), uuid(n), { Image: null }, meta, `k${n}`);
+      return h.svc.begin_asset_upload(h.env(alice), uuid(n), sha(data), 3, 3000n).session_id;
+    });
+    for (const sid of sids) for (let i = 0; i < 3; i++) h.svc.put_chunk(h.env(alice), sid, i, data.subarray(i * 1024, Math.min(3000, (i + 1) * 1024)));
+    for (const sid of sids) expect(h.call(() => h.svc.commit_asset(h.env(alice), sid, sha(data)))).toMatchObject({ Ok: { size: 3000n } });
+    expect(h.svc.get_usage(h.env(alice))).toMatchObject({ used_bytes: 3000n, assets: 2n });
+    expect(h.svc.get_stats(h.env(admin))).toMatchObject({ chunks: 3n, stored_bytes: 3000n });
+    for (const n of [401, 402]) expect(Buffer.concat([0, 1, 2].map((i) => h.svc.read_chunk(h.env(alice), uuid(n), i))).equals(data)).toBe(true);
+    expect(h.svc.check_invariants(h.env(admin)).violations).toEqual([]);
+    // Bob's identical file is his own copy.
+    h.svc.upsert_metadata(h.env(bob), uuid(403), { Image: null }, meta, 'k403');
+    expect(h.call(() => h.svc.begin_asset_upload(h.env(bob), uuid(403), sha(data), 3, 3000n))).toMatchObject({ Ok: { received_chunks: [] } });
+  });
+});

@@ -40,6 +40,9 @@ beforeAll(async () => {
           put: (sha256, bytes) => (blobWritesFail ? Promise.reject(new BlobStoreError('io', 'EACCES: the blob directory is not writable')) : real.put(sha256, bytes)),
           get: (sha256) => real.get(sha256),
           has: (sha256) => real.has(sha256),
+          size: (sha256) => real.size(sha256),
+          stream: (sha256, start, end) => real.stream(sha256, start, end),
+          delete: (sha256) => real.delete(sha256),
         },
         queue: { pollIntervalMs: 25, baseDelayMs: 20, maxDelayMs: 100, maxRetries: 50 },
       };
@@ -104,6 +107,13 @@ describe('the product flow against the local IC and the server', () => {
     expect((await edges(f, id)).filter((e) => e.backend === 'blob' && e.present).map((e) => e.content_hash)).toEqual([sha(bytes)]);
     const p = await presence(principal, id);
     expect('Ok' in p && p.Ok.metadata_present).toBe(false);
+
+    // A file added into a folder (a directory pick) carries it to its server record.
+    const folderId = '01a23328-5fab-717d-9bda-b7b4943bb2a0';
+    expect((await f(`${stack.origin}/api/folders/${folderId}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Holidays' }) })).ok).toBe(true);
+    const inFolder = (await addFiles(store, { files: [new File([randomBytes(2000)], 'dune.jpg')], storeForever: false, folderId, owner: principal })).queued[0].id;
+    expect((await engineFor(store, f).drain()).saved).toEqual([inFolder]);
+    expect(((await (await f(`${stack.origin}/api/memories/${inFolder}`)).json()) as { memory: { folder_id: string | null } }).memory.folder_id).toBe(folderId);
 
     // Store Forever later, with the bytes this browser still has: no second blob copy, the canister gets the file.
     expect(await storeForever(store, [{ id, sha256: item.sha256, size: item.size, name: item.name, mimeType: item.mimeType, memoryType: 'image', title: 'At the beach', owner: principal }])).toEqual({ queued: [id], refused: [] });
@@ -170,23 +180,29 @@ describe('the product flow against the local IC and the server', () => {
     expect((await edges(f, id)).filter((e) => e.backend === 'blob' && e.present).map((e) => e.content_hash)).toEqual([sha(bytes)]);
   });
 
-  it('fails an item with the server’s own reason, and removing it frees its bytes', async () => {
+  it('fails an item with the refuser’s own reason (the server’s error.message, the canister’s InvalidArgument text), and removing it frees its bytes', async () => {
     const principal = await signIn();
     const store = await freshStore();
     const f = cookieFetch();
-    // Past the validation (as an item of an older version could be): the server decides, and says why.
-    const item = await enqueue(store, { blob: new Blob([randomBytes(1000)]), name: 'long.txt', owner: principal, metadata: { title: 'x'.repeat(600) } });
+    // Past the validation (as an item of an older version could be): the back end decides, and says why.
+    const viaServer = await enqueue(store, { blob: new Blob([randomBytes(1000)]), name: 'long.txt', owner: principal, metadata: { title: 'x'.repeat(600) }, web2: true });
+    const canisterOnly = await enqueue(store, { blob: new Blob([randomBytes(1000)]), name: 'long2.txt', owner: principal, metadata: { title: 'y'.repeat(600) } });
     await engineFor(store, f).drain();
-    const failed = (await store.get(item.id))!;
-    expect(failed.state).toBe('failed');
-    const words = describeItem(failed);
-    expect(words.tone).toBe('failed');
-    expect(words.label).toMatch(/^Failed: /);
-    expect(words.label).not.toMatch(/too large, empty or malformed|will not be retried/);
-    expect(words.label).toMatch(/title/i);
-    await store.remove(item.id);
-    expect(await store.get(item.id)).toBeUndefined();
-    expect(await store.bytes(item.id)).toBeUndefined();
+    for (const [item, code] of [
+      [viaServer, 'InvalidArgument'],
+      [canisterOnly, 'InvalidArgument'],
+    ] as const) {
+      const failed = (await store.get(item.id))!;
+      expect(failed).toMatchObject({ state: 'failed', lastError: { code } });
+      const words = describeItem(failed);
+      expect(words.tone).toBe('failed');
+      expect(words.label).toMatch(/^Failed: .*title/i);
+      expect(words.label).not.toMatch(/too large, empty or malformed|will not be retried/);
+      expect(words.label).toBe(`Failed: ${failed.lastError!.reason}`);
+      await store.remove(item.id);
+      expect(await store.get(item.id)).toBeUndefined();
+      expect(await store.bytes(item.id)).toBeUndefined();
+    }
   });
 
   it('cancels an upload mid-way: the canister session is cancelled and the item is gone; cancelling again is fine', async () => {

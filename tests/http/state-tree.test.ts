@@ -4,7 +4,19 @@
 // Unknown, a requested one the state lacks is provably Absent, and the same
 // state gives the same root whatever was asked. Also `GET /_/topology`, as
 // dfx's local network (PocketIC) serves it.
-import { Actor, Cbor, Certificate, CanisterStatus, LookupPathStatus, lookupResultToBuffer, reconstruct, type HashTree as AgentHashTree, type HttpAgent } from '@dfinity/agent';
+import {
+  Actor,
+  AgentError,
+  Cbor,
+  Certificate,
+  CanisterStatus,
+  HttpAgent,
+  LookupPathStatus,
+  lookupResultToBuffer,
+  reconstruct,
+  type HashTree as AgentHashTree,
+} from '@dfinity/agent';
+import { Ed25519KeyIdentity } from '@dfinity/identity';
 import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lookupPath, type HashTree } from '../../canister/local/http/hash-tree.js';
@@ -24,7 +36,12 @@ describe('the certified state tree over HTTP', () => {
   beforeAll(async () => {
     net = await startManualIc();
     probeId = await net.ic.createCanister({ controllers: [Principal.anonymous()] });
-    const wasm = addMetadata(await assembleWat('probe'), 'candid:service', 'service : { inc : () -> (nat64) }');
+    const wasm = addMetadata(
+      addMetadata(await assembleWat('probe'), 'candid:service', 'service : { inc : () -> (nat64) }'),
+      'secret',
+      'for controllers',
+      'private',
+    );
     await net.ic.installCode(probeId, wasm, { mode: 'install' });
     emptyId = await net.ic.createCanister();
     agent = await net.agent();
@@ -93,6 +110,21 @@ describe('the certified state tree over HTTP', () => {
     const unknown = Principal.fromText('rrkah-fqaaa-aaaaa-aaaaq-cai');
     const c = await readState(unknown, [['canister', unknown.toUint8Array(), 'module_hash']]);
     expect(lookupPath(c.tree, ['canister', unknown.toUint8Array(), 'module_hash']).status).toBe('absent');
+  });
+
+  it('serves a private custom section to controllers only, as the replica does', async () => {
+    const path = ['canister', probeId.toUint8Array(), 'metadata', 'secret'];
+    // The anonymous principal controls the probe.
+    const { cert } = await readState(probeId, [path]);
+    expect(new TextDecoder().decode(lookupResultToBuffer(cert.lookup_path(path))!)).toBe('for controllers');
+    const stranger = await HttpAgent.create({ host: net.served.url, shouldFetchRootKey: true, identity: Ed25519KeyIdentity.generate(), retryTimes: 0 });
+    const refused = await stranger.readState(probeId, { paths: [path.map((l) => (typeof l === 'string' ? utf8(l) : l))] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(AgentError);
+    expect(String((refused as Error).message)).toMatch(/403/);
+    expect(JSON.stringify((refused as AgentError).cause)).toContain('Custom section secret can only be requested by the controllers of the canister.');
   });
 
   it('gives the same root for the same state whatever was asked, and another once the state changes', async () => {

@@ -1,6 +1,6 @@
 // server/main.ts mounts the IC HTTP interface (/api/v2/*, /api/v3/*) on the
 // same Hono app: the server's middleware (session, CSRF, logging) must leave
-// those paths alone, and /metrics must expose the seed's metric families.
+// those paths alone, and /metrics must expose the server's metric families.
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from './support/database.js';
@@ -36,7 +36,7 @@ describe.each(ENGINES)('app composition on %s', (engine) => {
     expect(await r.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no route for GET /api/nope' } });
   });
 
-  it('exposes the seed metrics in Prometheus text format', async () => {
+  it('exposes the server metrics in Prometheus text format', async () => {
     const r = await s.request('/metrics');
     expect(r.headers.get('content-type')).toContain('text/plain; version=0.0.4');
     const text = await r.text();

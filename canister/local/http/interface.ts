@@ -310,12 +310,18 @@ export class IcHttpInterface {
         continue;
       }
       if (n === 4 && is(a, 'canister') && is(c, 'metadata')) {
+        let name: string;
         try {
-          new TextDecoder('utf-8', { fatal: true }).decode(d);
+          name = new TextDecoder('utf-8', { fatal: true }).decode(d);
         } catch {
           throw new HttpRejection(400, 'Could not parse the custom section name: invalid utf-8 sequence.');
         }
-        sameAsUrl(principal(b));
+        const id = principal(b);
+        sameAsUrl(id);
+        // The replica's `can_read_canister_metadata`: a private section is for controllers.
+        if (this.#exists(id) && this.#runtime.isPrivateMetadata(id, name) && !this.#runtime.controllers(id).some((p) => p.toText() === who.sender.toText())) {
+          throw new HttpRejection(403, `Custom section ${name.slice(0, 100)} can only be requested by the controllers of the canister.`);
+        }
         continue;
       }
       if (is(a, 'api_boundary_nodes') && (n <= 2 || (n === 3 && is(c, 'domain', 'ipv4_address', 'ipv6_address')))) continue;

@@ -178,6 +178,15 @@ export function moduleMetadata(module: LoadedModule, name: string): Uint8Array |
  * answer synchronously.
  */
 export function moduleMetadataEntries(module: LoadedModule): [string, Uint8Array][] {
+  return [...metadataSections(module)].map(([name, { data }]) => [name, data]);
+}
+
+/** Names of the sections that are `icp:private` (and not also public): only controllers may read them. */
+export function modulePrivateMetadataNames(module: LoadedModule): string[] {
+  return [...metadataSections(module)].filter(([, s]) => s.visibility === 'private').map(([name]) => name);
+}
+
+function metadataSections(module: LoadedModule): Map<string, { visibility: string; data: Uint8Array }> {
   const found = new Map<string, { visibility: string; data: Uint8Array }>();
   for (const section of readSections(module.raw)) {
     if (section.id !== 0) continue;
@@ -188,5 +197,5 @@ export function moduleMetadataEntries(module: LoadedModule): [string, Uint8Array
     if (seen && (seen.visibility === 'public' || m[1] === 'private')) continue;
     found.set(m[2], { visibility: m[1], data: new Uint8Array(section.payload.subarray(r.pos)) });
   }
-  return [...found].map(([name, { data }]) => [name, data]);
+  return found;
 }

@@ -4,14 +4,34 @@
 // per-canister order is the caller's). After every task it publishes the
 // canister state the host mirrors for its synchronous getters; `debug_print`
 // lines go to the host's logger. Started by worker-entry.mjs.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Principal } from '@dfinity/principal';
 import { LocalIC, type CallResult } from '../runtime/local-ic.js';
+import { transferablesOf } from '../runtime/query-replica.js';
 import { ownedBuffer, serializeError, type CanisterState, type Request, type StateDelta, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('canister/local/thread/worker.ts runs only as a worker thread');
-const { options } = workerData as WorkerInit;
+const { options, replicas } = workerData as WorkerInit;
+
+// With query replicas, this thread executes updates only. On the IC queries
+// have threads of their own; here every thread shares the machine's cores,
+// and a long update would otherwise take the CPU from the query thread and
+// the HTTP thread whenever the cores are busy. So this thread runs at a lower
+// priority (Linux lets a thread raise its own nice value; elsewhere nothing
+// changes).
+if (replicas) lowerThisThreadsPriority();
+
+function lowerThisThreadsPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not permitted: same priority as the other threads
+  }
+}
 
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '-');
@@ -38,7 +58,10 @@ function collectState(ic: LocalIC, force: boolean): StateDelta | undefined {
       moduleHash,
       certifiedData,
     };
-    if (!before || before.moduleHash !== hashHex || force) state.metadata = ic.metadataEntries(id);
+    if (!before || before.moduleHash !== hashHex || force) {
+      state.metadata = ic.metadataEntries(id);
+      state.privateMetadata = ic.privateMetadataNames(id);
+    }
     published.set(text, { key, moduleHash: hashHex });
     canisters.push(state);
   }
@@ -63,6 +86,10 @@ try {
   throw error;
 }
 ic.observeTasks(() => {
+  if (replicas) {
+    const deltas = ic.takeReplicaDeltas();
+    if (deltas.length > 0) post({ kind: 'replica', deltas }, transferablesOf(deltas));
+  }
   const state = collectState(ic, false);
   if (state) post({ kind: 'state', state });
 });
@@ -119,4 +146,9 @@ port.on('message', (req: Request) => {
   );
 });
 
+// The query thread starts from everything the runtime recovered.
+if (replicas) {
+  const deltas = ic.takeReplicaDeltas();
+  if (deltas.length > 0) post({ kind: 'replica', deltas }, transferablesOf(deltas));
+}
 post({ kind: 'ready', state: collectState(ic, true)! });

@@ -18,6 +18,9 @@ export interface CompiledMotoko {
 export async function compileMotoko(name: string): Promise<CompiledMotoko> {
   const file = `${name}.mo`;
   mo.write(file, await readFile(path.join(DIR, file), 'utf8'));
+  // moc makes every section icp:private by default; dfx passes
+  // `--public-metadata candid:service` so anyone can read the interface.
+  mo.setPublicMetadata(['candid:service']);
   const { wasm, candid } = mo.wasm(file, 'ic') as { wasm: Uint8Array; candid: string };
   return { wasm: new Uint8Array(wasm), candid };
 }

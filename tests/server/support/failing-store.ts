@@ -28,6 +28,15 @@ export class FailingBlobStore implements BlobStore {
   has(sha256: string) {
     return this.inner.has(sha256);
   }
+  size(sha256: string) {
+    return this.inner.size(sha256);
+  }
+  stream(sha256: string, start: number, end: number) {
+    return this.inner.stream(sha256, start, end);
+  }
+  delete(sha256: string) {
+    return this.inner.delete(sha256);
+  }
   sweep() {
     return this.inner.sweep();
   }

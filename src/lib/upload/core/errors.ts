@@ -4,7 +4,7 @@
 // crossed a postMessage boundary.
 import { CircuitOpenError } from './circuit-breaker';
 import type { ClassifiedError } from './types';
-import type { CanisterErrorName } from '../../../../contract';
+import { API_ERRORS, type CanisterErrorName } from '../../../../contract';
 
 /** The canister's error variant names. */
 export type CanisterErrorCode = CanisterErrorName;
@@ -145,7 +145,9 @@ export function classifyError(err: unknown): ClassifiedError {
     // A 401 without a known code is still "no session"; a 403 without one is a refusal, not a sign-in matter.
     if (err.status === 401) return { category: 'auth', code: 'Http401', message: err.message, ...extra };
     if (err.status === 408 || err.status === 429 || err.status >= 500) return { category: 'transient', code: err.status >= 500 ? 'Http5xx' : `Http${err.status}`, message: err.message, ...extra };
-    return { category: 'permanent', code: `Http${err.status}`, message: err.message, ...extra };
+    // A refusal the contract names keeps its name (INVALID_ARGUMENT → InvalidArgument), so the screens can tell causes apart.
+    const named = err.code !== null && err.code in API_ERRORS ? pascal(err.code) : `Http${err.status}`;
+    return { category: 'permanent', code: named, message: err.message, ...extra };
   }
   const e = (typeof err === 'object' && err !== null ? err : {}) as AgentLike;
   const message = typeof e.message === 'string' ? e.message : String(err);

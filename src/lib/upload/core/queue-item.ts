@@ -43,7 +43,10 @@ export interface EnqueueInput {
   /** Store on the canister too (default); false keeps the memory Web2-only. */
   storeForever?: boolean;
   folderId?: string | null;
-  /** Through the server's Web2 copy first (default); false goes to the canister only. */
+  /**
+   * Through the server's Web2 side first (the product's adds); without it the
+   * item goes to the canister only, as items always did before there was one.
+   */
   web2?: boolean;
 }
 
@@ -88,7 +91,7 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
     folderId: input.folderId ?? null,
     source: 'file',
     expectedSha256: null,
-    web2: input.web2 === false ? null : { ...WEB2_START },
+    web2: input.web2 === true ? { ...WEB2_START } : null,
   };
 }
 

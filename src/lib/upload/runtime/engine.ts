@@ -183,7 +183,8 @@ export class UploadEngine {
     if (item.state === 'waiting-retry') item = await this.move(item, { type: 'retry-due' }, { nextRetryAt: null });
     if (item.state === 'needs-sign-in') item = await this.move(item, { type: 'signed-in' });
     if (item.state === 'queued') item = await this.move(item, { type: 'start', hashed: item.sha256 !== null, fetch: item.source === 'server' && !item.hasBytes, ...this.route(item, session) });
-    const ctx = this.context(session, signal);
+    let openedSession = item.sessionId;
+    const ctx = this.context(session, signal, (sid) => (openedSession = sid));
     for (;;) {
       // Asked to be stored forever while it was still on its way to Web2 only.
       if (item.state === 'saved' && item.storeForever === true && item.hasBytes && item.sha256 !== null) item = await this.move(item, { type: 'store-forever' });
@@ -198,7 +199,7 @@ export class UploadEngine {
         // Removed while it ran (the user cancelled or dismissed it): nothing more to do for
         // it, except freeing a canister session it opened meanwhile.
         if (err instanceof QueueItemNotFoundError || !(await this.deps.store.get(id))) {
-          const sessionId = item.sessionId;
+          const sessionId = openedSession ?? item.sessionId;
           if (sessionId !== null) await session.canister.cancelUpload(sessionId).catch(() => undefined);
           return undefined;
         }
@@ -221,7 +222,7 @@ export class UploadEngine {
   }
 
   /** The context the steps of one item's run share. */
-  private context(session: Session, signal?: AbortSignal): StepContext {
+  private context(session: Session, signal: AbortSignal | undefined, sessionOpened: (sessionId: string) => void): StepContext {
     return {
       store: this.deps.store,
       hasher: this.deps.hasher,
@@ -241,6 +242,7 @@ export class UploadEngine {
       announce: (item) => this.deps.onEvent?.({ type: 'state', item: toView(item) }),
       progress: (item) => this.throttledProgress(item),
       twinsOf: (item, sha256) => this.twinsOf(item, sha256),
+      sessionOpened,
     };
   }
 

@@ -25,7 +25,8 @@ export interface AddFilesInput {
   storeForever: boolean;
   folderId?: string | null;
   owner: string | null;
-  titles?: Map<File, string>;
+  /** A title per file (by file, or in the order of `files`); the file's name otherwise. */
+  titles?: Map<File, string> | readonly (string | undefined)[];
 }
 
 export interface AddFilesResult {
@@ -43,8 +44,10 @@ export interface AddHooks {
 export async function addFiles(store: QueueStore, input: AddFilesInput, hooks: AddHooks = {}): Promise<AddFilesResult> {
   const queued: AddFilesResult['queued'] = [];
   const refused: Refusal[] = [];
-  for (const file of input.files) {
-    const title = input.titles?.get(file) ?? file.name;
+  const titles = input.titles;
+  for (const [index, file] of input.files.entries()) {
+    const given = titles instanceof Map ? titles.get(file) : titles?.[index];
+    const title = given && given.trim().length > 0 ? given : file.name;
     const problem = fileProblem(file, title);
     if (problem) {
       refused.push({ name: file.name, reason: problem });
@@ -53,7 +56,7 @@ export async function addFiles(store: QueueStore, input: AddFilesInput, hooks: A
     try {
       const item = await enqueue(
         store,
-        { blob: file, name: file.name, mimeType: file.type || undefined, owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title } },
+        { blob: file, name: file.name, mimeType: file.type || undefined, owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title }, web2: true },
         hooks.storage,
       );
       queued.push({ id: item.id, name: file.name });
@@ -81,7 +84,7 @@ export async function addNote(store: QueueStore, input: AddNoteInput, storage?: 
   const blob = new Blob([input.text], { type: 'text/markdown' });
   return enqueue(
     store,
-    { blob, name, mimeType: 'text/markdown', memoryType: 'Note', owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title: input.title } },
+    { blob, name, mimeType: 'text/markdown', memoryType: 'Note', owner: input.owner, storeForever: input.storeForever, folderId: input.folderId ?? null, metadata: { title: input.title }, web2: true },
     storage,
   );
 }

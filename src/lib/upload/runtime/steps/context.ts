@@ -37,6 +37,8 @@ export interface StepContext {
   announce(item: QueueItem): void;
   /** Progress events for one item, at most one per interval unless forced. */
   progress(item: QueueItem): (p: Partial<ProgressSnapshot>, force?: boolean) => void;
+  /** The uploading step opened (or resumed) this canister session: the engine frees it if the item is removed meanwhile. */
+  sessionOpened(sessionId: string): void;
   /** The other items of `item`'s owner with the same bytes. */
   twinsOf(item: QueueItem, sha256: string): Promise<QueueItem[]>;
 }

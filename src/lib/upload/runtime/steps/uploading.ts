@@ -39,6 +39,7 @@ export async function uploadingStep(ctx: StepContext, item: QueueItem): Promise<
     }
   });
   if (begun === 'already-exists') return ctx.moveDroppingBytes(item, { type: 'already-exists' }, { sessionId: null, committedAt: ctx.clock.now() });
+  ctx.sessionOpened(begun.sessionId);
   const count = chunkCount(item.size, begun.chunkSize);
   item = await ctx.save(item.id, (cur) => ({ ...cur, sessionId: begun.sessionId, chunkSize: begun.chunkSize, chunkCount: count, receivedChunks: [...begun.receivedChunks].sort((a, b) => a - b) }));
 

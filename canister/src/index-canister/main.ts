@@ -1,0 +1,330 @@
+// The index canister `forever_index`: maps each principal to its storage
+// bucket (a `forever` canister) and places new users in a bucket with room,
+// creating a bucket through the management canister when none has: the
+// bucket module the index holds (uploaded by a controller in chunks; it is
+// over the 2 MiB message limit) goes in with upload_chunk and
+// install_chunked_code.
+//
+// State is in stable maps, so it survives upgrades. A bucket being created
+// is recorded as pending as soon as create_canister answered, so a failed
+// install is resumed with the same canister instead of leaking it.
+import {
+  call,
+  canisterSelf,
+  IDL,
+  init,
+  isController,
+  msgCaller,
+  Principal,
+  query,
+  StableBTreeMap,
+  update,
+} from 'azle';
+import { bucketWithRoom, type BucketRecord } from './placement';
+
+const text = {
+  toBytes: (s: string): Uint8Array => new TextEncoder().encode(s),
+  fromBytes: (b: Uint8Array): string => new TextDecoder().decode(b),
+};
+const raw = { toBytes: (b: Uint8Array): Uint8Array => b, fromBytes: (b: Uint8Array): Uint8Array => b };
+const u32 = {
+  toBytes: (n: number): Uint8Array => new Uint8Array([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]),
+  fromBytes: (b: Uint8Array): number => ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0,
+};
+
+/** principal text → bucket id text */
+const assignments = new StableBTreeMap<string, string>(0, text, text);
+/** bucket id text → JSON {users, bytes} */
+const buckets = new StableBTreeMap<string, string>(1, text, text);
+/** index → chunk of the bucket module */
+const moduleChunks = new StableBTreeMap<number, Uint8Array>(2, u32, raw);
+/** 'settings' | 'module' | 'pending' | 'order' → JSON */
+const meta = new StableBTreeMap<string, string>(3, text, text);
+
+const MAX_CHUNK = 1024 * 1024;
+const MANAGEMENT = Principal.fromText('aaaaa-aa');
+
+const Settings = IDL.Record({
+  capacity_users: IDL.Nat32,
+  capacity_bytes: IDL.Nat64,
+  /** Extra controllers of every bucket besides the index (the operator). */
+  bucket_controllers: IDL.Vec(IDL.Principal),
+  /** Cycles sent with create_canister (none needed locally). */
+  bucket_cycles: IDL.Nat,
+});
+type Settings = { capacity_users: number; capacity_bytes: bigint; bucket_controllers: Principal[]; bucket_cycles: bigint };
+
+const IndexError = IDL.Variant({
+  Unauthorized: IDL.Null,
+  InvalidArgument: IDL.Text,
+  NoBucketModule: IDL.Null,
+  Busy: IDL.Null,
+  CreateFailed: IDL.Text,
+});
+type IndexError =
+  | { Unauthorized: null }
+  | { InvalidArgument: string }
+  | { NoBucketModule: null }
+  | { Busy: null }
+  | { CreateFailed: string };
+
+const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
+const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
+const BucketInfo = IDL.Record({ id: IDL.Principal, users: IDL.Nat32, bytes: IDL.Nat64 });
+
+// The management canister's Candid (IC interface specification, ic.did).
+const CanisterSettings = IDL.Record({
+  controllers: IDL.Opt(IDL.Vec(IDL.Principal)),
+  compute_allocation: IDL.Opt(IDL.Nat),
+  memory_allocation: IDL.Opt(IDL.Nat),
+  freezing_threshold: IDL.Opt(IDL.Nat),
+});
+const CreateCanisterArgs = IDL.Record({ settings: IDL.Opt(CanisterSettings), sender_canister_version: IDL.Opt(IDL.Nat64) });
+const CreateCanisterResult = IDL.Record({ canister_id: IDL.Principal });
+const ChunkHash = IDL.Record({ hash: IDL.Vec(IDL.Nat8) });
+const UploadChunkArgs = IDL.Record({ canister_id: IDL.Principal, chunk: IDL.Vec(IDL.Nat8) });
+const InstallChunkedCodeArgs = IDL.Record({
+  mode: IDL.Variant({ install: IDL.Null, reinstall: IDL.Null, upgrade: IDL.Opt(IDL.Record({ skip_pre_upgrade: IDL.Opt(IDL.Bool) })) }),
+  target_canister: IDL.Principal,
+  store_canister: IDL.Opt(IDL.Principal),
+  chunk_hashes_list: IDL.Vec(ChunkHash),
+  wasm_module_hash: IDL.Vec(IDL.Nat8),
+  arg: IDL.Vec(IDL.Nat8),
+  sender_canister_version: IDL.Opt(IDL.Nat64),
+});
+const CanisterIdRecord = IDL.Record({ canister_id: IDL.Principal });
+
+const EMPTY_ARGS = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 0]);
+
+function settings(): Settings {
+  const s = JSON.parse(meta.get('settings') ?? 'null') as
+    | { capacity_users: number; capacity_bytes: string; bucket_controllers: string[]; bucket_cycles: string }
+    | null;
+  if (!s) return { capacity_users: 1000, capacity_bytes: 100n * 1024n ** 3n, bucket_controllers: [], bucket_cycles: 0n };
+  return {
+    capacity_users: s.capacity_users,
+    capacity_bytes: BigInt(s.capacity_bytes),
+    bucket_controllers: s.bucket_controllers.map((p) => Principal.fromText(p)),
+    bucket_cycles: BigInt(s.bucket_cycles),
+  };
+}
+
+function saveSettings(s: Settings): void {
+  meta.insert(
+    'settings',
+    JSON.stringify({
+      capacity_users: s.capacity_users,
+      capacity_bytes: s.capacity_bytes.toString(),
+      bucket_controllers: s.bucket_controllers.map((p) => p.toText()),
+      bucket_cycles: s.bucket_cycles.toString(),
+    }),
+  );
+}
+
+function bucketRecords(): BucketRecord[] {
+  const order = JSON.parse(meta.get('order') ?? '[]') as string[];
+  return order.map((id) => {
+    const r = JSON.parse(buckets.get(id) ?? '{"users":0,"bytes":"0"}') as { users: number; bytes: string };
+    return { id, users: r.users, bytes: BigInt(r.bytes) };
+  });
+}
+
+function saveBucket(b: BucketRecord): void {
+  buckets.insert(b.id, JSON.stringify({ users: b.users, bytes: b.bytes.toString() }));
+}
+
+function requireController(): void {
+  if (!isController(msgCaller())) throw new Refused({ Unauthorized: null });
+}
+
+class Refused extends Error {
+  constructor(readonly error: IndexError) {
+    super('refused');
+  }
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function bytesToHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Only one bucket creation at a time: concurrent newcomers are told to retry. */
+let creating = false;
+
+export default class {
+  @init([IDL.Opt(Settings)])
+  init(s: [] | [Settings]): void {
+    if (s[0]) saveSettings(s[0]);
+  }
+
+  /** Controller-only: one chunk (at most 1 MiB) of the bucket module, by index. */
+  @update([IDL.Nat32, IDL.Vec(IDL.Nat8)], UnitResult)
+  upload_bucket_module_chunk(index: number, chunk: Uint8Array): { Ok: null } | { Err: IndexError } {
+    try {
+      requireController();
+      if (chunk.length === 0 || chunk.length > MAX_CHUNK) throw new Refused({ InvalidArgument: 'a chunk is 1 byte to 1 MiB' });
+      if (index > 99) throw new Refused({ InvalidArgument: 'at most 100 chunks' });
+      moduleChunks.insert(index, chunk);
+      return { Ok: null };
+    } catch (e) {
+      if (e instanceof Refused) return { Err: e.error };
+      throw e;
+    }
+  }
+
+  /**
+   * Controller-only: the module is chunks 0..count-1 with this SHA-256 (the
+   * management canister checks it when installing).
+   */
+  @update([IDL.Nat32, IDL.Vec(IDL.Nat8)], UnitResult)
+  set_bucket_module(count: number, sha256: Uint8Array): { Ok: null } | { Err: IndexError } {
+    try {
+      requireController();
+      if (sha256.length !== 32) throw new Refused({ InvalidArgument: 'sha256 is 32 bytes' });
+      for (let i = 0; i < count; i++) if (!moduleChunks.containsKey(i)) throw new Refused({ InvalidArgument: `chunk ${i} is missing` });
+      meta.insert('module', JSON.stringify({ count, sha256: bytesToHex(sha256) }));
+      return { Ok: null };
+    } catch (e) {
+      if (e instanceof Refused) return { Err: e.error };
+      throw e;
+    }
+  }
+
+  /** Controller-only: the placement setting (tests make it tiny). */
+  @update([Settings], UnitResult)
+  set_settings(s: Settings): { Ok: null } | { Err: IndexError } {
+    try {
+      requireController();
+      if (s.capacity_users < 1) throw new Refused({ InvalidArgument: 'capacity_users is at least 1' });
+      saveSettings(s);
+      return { Ok: null };
+    } catch (e) {
+      if (e instanceof Refused) return { Err: e.error };
+      throw e;
+    }
+  }
+
+  /** The caller's bucket, if it has one. */
+  @query([], IDL.Opt(IDL.Principal))
+  my_bucket(): [Principal] | [] {
+    const b = assignments.get(msgCaller().toText());
+    return b === undefined ? [] : [Principal.fromText(b)];
+  }
+
+  /** The caller's bucket, assigning one (and creating a bucket) if it has none. */
+  @update([], PrincipalResult)
+  async assign_bucket(): Promise<{ Ok: Principal } | { Err: IndexError }> {
+    const caller = msgCaller();
+    if (caller.isAnonymous()) return { Err: { Unauthorized: null } };
+    const key = caller.toText();
+    const existing = assignments.get(key);
+    if (existing !== undefined) return { Ok: Principal.fromText(existing) };
+    const s = settings();
+    let target = bucketWithRoom(bucketRecords(), { users: s.capacity_users, bytes: s.capacity_bytes });
+    if (!target) {
+      if (creating) return { Err: { Busy: null } };
+      creating = true;
+      try {
+        target = await createBucket(s);
+      } catch (e) {
+        return { Err: e instanceof Refused ? e.error : { CreateFailed: describe(e) } };
+      } finally {
+        creating = false;
+      }
+      // Another newcomer may have been placed while this one waited.
+      const again = assignments.get(key);
+      if (again !== undefined) return { Ok: Principal.fromText(again) };
+      target = bucketRecords().find((b) => b.id === target!.id)!;
+    }
+    assignments.insert(key, target.id);
+    saveBucket({ ...target, users: target.users + 1 });
+    return { Ok: Principal.fromText(target.id) };
+  }
+
+  /** Controller-only: every bucket with its user count. */
+  @query([], IDL.Vec(BucketInfo))
+  list_buckets(): { id: Principal; users: number; bytes: bigint }[] {
+    if (!isController(msgCaller())) return [];
+    return bucketRecords().map((b) => ({ id: Principal.fromText(b.id), users: b.users, bytes: b.bytes }));
+  }
+}
+
+function describe(e: unknown): string {
+  const r = e as { rejectCode?: number; rejectMessage?: string; message?: string };
+  if (r.rejectMessage !== undefined) return `reject ${r.rejectCode}: ${r.rejectMessage}`;
+  return r.message ?? String(e);
+}
+
+/**
+ * create_canister (controllers: the index and the operator), upload the
+ * module's chunks to the new canister's chunk store, install_chunked_code,
+ * clear the chunk store; then the bucket is listed. A canister created by an
+ * attempt that failed later is reused by the next attempt.
+ */
+async function createBucket(s: Settings): Promise<BucketRecord> {
+  const module = JSON.parse(meta.get('module') ?? 'null') as { count: number; sha256: string } | null;
+  if (!module) throw new Refused({ NoBucketModule: null });
+  let pending = meta.get('pending');
+  if (pending === undefined) {
+    const created = await call<[unknown], { canister_id: Principal }>(MANAGEMENT, 'create_canister', {
+      paramIdlTypes: [CreateCanisterArgs],
+      returnIdlType: CreateCanisterResult,
+      args: [
+        {
+          settings: [
+            {
+              controllers: [[canisterSelf(), ...s.bucket_controllers]],
+              compute_allocation: [],
+              memory_allocation: [],
+              freezing_threshold: [],
+            },
+          ],
+          sender_canister_version: [],
+        },
+      ],
+      cycles: s.bucket_cycles,
+    });
+    pending = created.canister_id.toText();
+    meta.insert('pending', pending);
+  }
+  const bucket = Principal.fromText(pending);
+  const hashes: { hash: Uint8Array }[] = [];
+  for (let i = 0; i < module.count; i++) {
+    const chunk = moduleChunks.get(i)!;
+    const r = await call<[unknown], { hash: Uint8Array }>(MANAGEMENT, 'upload_chunk', {
+      paramIdlTypes: [UploadChunkArgs],
+      returnIdlType: ChunkHash,
+      args: [{ canister_id: bucket, chunk }],
+    });
+    hashes.push({ hash: r.hash });
+  }
+  await call(MANAGEMENT, 'install_chunked_code', {
+    paramIdlTypes: [InstallChunkedCodeArgs],
+    args: [
+      {
+        // A resumed attempt may find the module installed already: reinstall (the bucket has no users yet).
+        mode: { reinstall: null },
+        target_canister: bucket,
+        store_canister: [],
+        chunk_hashes_list: hashes,
+        wasm_module_hash: hexToBytes(module.sha256),
+        arg: EMPTY_ARGS,
+        sender_canister_version: [],
+      },
+    ],
+  });
+  await call(MANAGEMENT, 'clear_chunk_store', { paramIdlTypes: [CanisterIdRecord], args: [{ canister_id: bucket }] });
+  const record: BucketRecord = { id: pending, users: 0, bytes: 0n };
+  saveBucket(record);
+  const order = JSON.parse(meta.get('order') ?? '[]') as string[];
+  meta.insert('order', JSON.stringify([...order, pending]));
+  meta.remove('pending');
+  return record;
+}
