@@ -163,15 +163,15 @@ export class ServerApi {
     return this.call('PUT', `/api/galleries/${id}`, body);
   }
 
-  listFolders(): Promise<{ folders: ServerFolder[] }> {
-    return this.call('GET', '/api/folders');
+  listFolders(): Promise<{ folders: ServerFolder[]; next_cursor: string | null }> {
+    return this.call('GET', '/api/folders?limit=1000');
   }
 
   getFolder(id: string): Promise<{ folder: ServerFolder }> {
-    return this.call('GET', `/api/folders/${id}`);
+    return this.call('GET', `/api/folders/${id}?limit=1`);
   }
 
-  putFolder(id: string, body: { name: string }): Promise<{ folder: ServerFolder }> {
+  putFolder(id: string, body: { title: string }): Promise<{ folder: ServerFolder }> {
     return this.call('PUT', `/api/folders/${id}`, body);
   }
 

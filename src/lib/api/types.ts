@@ -50,9 +50,10 @@ export interface ServerGallery {
 
 export interface ServerFolder {
   id: string;
-  name: string;
-  memory_count?: number;
-  created_at?: string;
+  title: string;
+  memory_count: number;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface ServerUsage {

@@ -4,7 +4,7 @@
 // with nothing but Internet Identity and the IC.
 import type { CanisterReader, IcMemory } from '../api/canister';
 import { ServerUnreachableError, type ServerApi } from '../api/server';
-import type { MemoryPresence, ServerMemory } from '../api/types';
+import type { MemoryPresence, ServerFolder, ServerMemory } from '../api/types';
 import type { Uploads } from '../uploads/uploads.svelte';
 import { mergeLibrary, type LibraryMemory } from './merge';
 
@@ -16,6 +16,7 @@ export class Library {
   server: ServerMemory[] = $state.raw([]);
   presence: Map<string, MemoryPresence> = $state.raw(new Map());
   icp: IcMemory[] = $state.raw([]);
+  folders: ServerFolder[] = $state.raw([]);
   loading = $state(false);
   loaded = $state(false);
   source: Source = $state('server+icp');
@@ -64,8 +65,10 @@ export class Library {
       return { out, presence };
     })();
     const fromIcp = canister ? canister.listMemories() : Promise.resolve([] as IcMemory[]);
+    const folders = server.listFolders().then((r) => r.folders, () => null);
     const [s, c] = await Promise.allSettled([fromServer, fromIcp]);
     if (gen !== this.generation) return;
+    this.folders = (await folders) ?? this.folders;
     if (s.status === 'fulfilled') {
       this.server = s.value.out;
       this.presence = new Map(s.value.presence.map((p) => [p.memory_id, p]));

@@ -1,7 +1,10 @@
 // Journeys through galleries and Store Forever in real Chromium against one
 // `npm start`: a gallery of six Web2-only memories stored forever through
 // the modal (2), and one stored memory by memory, half-way (3).
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { browserSuite } from '../support/browser-suite';
 import { npmStart } from '../support/npm-start';
@@ -11,14 +14,25 @@ import { look } from './support/look';
 
 const suite = browserSuite(npmStart, { browser: 'per-file' });
 let page: Page;
+const tmp = mkdtempSync(join(tmpdir(), 'forever-journey-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Adds `names` as PNGs with "Store forever now" off and waits until each is saved (Web2 only). */
-async function addWeb2Only(p: Page, names: string[]): Promise<void> {
+/**
+ * Adds `names` as PNGs with "Store forever now" off and waits until each is
+ * saved (Web2 only); with `folder`, as one directory pick of that name.
+ */
+async function addWeb2Only(p: Page, names: string[], folder?: string): Promise<void> {
   await openAddSheet(p);
   const sw = p.getByRole('switch', { name: 'Store forever now' });
   if ((await sw.getAttribute('aria-checked')) === 'true') await sw.click();
   expect(await sw.getAttribute('aria-checked')).toBe('false');
-  await p.getByTestId('add-files').setInputFiles(names.map((name, i) => ({ name, mimeType: 'image/png', buffer: png(40 + i, 30 + i, [40 * i, 120, 200 - 20 * i]) })));
+  const files = names.map((name, i) => ({ name, mimeType: 'image/png', buffer: png(40 + i, 30 + i, [40 * i, 120, 200 - 20 * i]) }));
+  if (folder) {
+    const dir = join(tmp, folder);
+    mkdirSync(dir);
+    for (const f of files) writeFileSync(join(dir, f.name), f.buffer);
+    await p.getByTestId('add-directory').setInputFiles(dir);
+  } else await p.getByTestId('add-files').setInputFiles(files);
   await p.getByText(`${names.length} memories added`).waitFor();
   await closeDialog(p);
   for (const n of names) await card(p, n).and(p.locator('[data-status=web2]')).waitFor({ timeout: 120_000 });
@@ -110,7 +124,7 @@ describe('galleries and Store Forever', () => {
   it('journey 3: with 3 of 6 stored one by one the gallery says "Continue Storing" and "3 of 6", with the right badges everywhere', async () => {
     const names = ['Winter 1.png', 'Winter 2.png', 'Winter 3.png', 'Winter 4.png', 'Winter 5.png', 'Winter 6.png'];
     await page.getByRole('link', { name: 'Library' }).click();
-    await addWeb2Only(page, names);
+    await addWeb2Only(page, names, 'Winter trip');
     await makeGallery(page, 'Winter 2026', names);
     await openGallery(page, 'Winter 2026');
     await page.getByTestId('where-toggle').click();
@@ -138,6 +152,13 @@ describe('galleries and Store Forever', () => {
     await page.getByRole('link', { name: 'Library' }).click();
     for (const [i, n] of names.entries()) await card(page, n).and(page.locator(`[data-status=${i < 3 ? 'icp' : 'web2'}]`)).waitFor();
     await look(page, 'j3', 'dashboard-partial');
+    // The directory pick became a folder, with the same badges.
+    await page.getByRole('navigation', { name: 'Folders' }).getByRole('link', { name: /Winter trip/ }).click();
+    await page.getByRole('heading', { name: 'Winter trip' }).waitFor();
+    expect(await page.getByTestId('count').textContent()).toBe('6 memories');
+    for (const [i, n] of names.entries()) await card(page, n).and(page.locator(`[data-status=${i < 3 ? 'icp' : 'web2'}]`)).waitFor();
+    await look(page, 'j3', 'folder-partial');
+    await page.getByRole('link', { name: 'Library' }).click();
     await page.getByLabel('Storage').selectOption('web2');
     for (const n of names.slice(3)) await card(page, n).waitFor();
     expect(await card(page, names[0]).count()).toBe(0);
@@ -151,4 +172,42 @@ describe('galleries and Store Forever', () => {
       await page.goBack();
     }
   }, 400_000);
+
+  it('journey 10: a memory deleted from the Internet Computer after the confirmation is gone from the library, its gallery and usage', async () => {
+    const victim = 'Winter 1.png';
+    await page.getByRole('link', { name: 'Usage' }).click();
+    const icpBytes = page.getByTestId('icp-bytes');
+    await icpBytes.waitFor();
+    const before = Number(await icpBytes.getAttribute('data-bytes'));
+
+    await page.getByRole('link', { name: 'Library' }).click();
+    await card(page, victim).and(page.locator('[data-status=icp]')).waitFor();
+    const id = await card(page, victim).getAttribute('data-id');
+    const size = await page.evaluate(async (memoryId) => {
+      const r = (await (await fetch(`/api/storage/edges?memory_id=${memoryId}&backend=icp&artifact=asset`)).json()) as { edges: { size: number }[] };
+      return r.edges[0].size;
+    }, id);
+    await card(page, victim).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Delete this memory?' });
+    await confirm.waitFor();
+    expect(await confirm.textContent()).toContain('Deleting removes it from the Internet Computer and from the Forever server. This cannot be undone.');
+    await look(page, 'j10', 'confirm-delete');
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('1 memory deleted.').waitFor();
+    await card(page, victim).waitFor({ state: 'detached' });
+    await look(page, 'j10', 'dashboard-after-delete');
+
+    // The canister no longer has it: asked as the user, through the app's own page.
+    await page.goto(`${suite.stack.origin}/memories/${id}`);
+    await page.getByRole('heading', { name: 'Memory not found' }).waitFor();
+
+    await openGallery(page, 'Winter 2026');
+    await page.getByText('2 of 5 memories stored on ICP').waitFor();
+    await look(page, 'j10', 'gallery-after-delete');
+
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await icpBytes.waitFor();
+    await page.locator(`[data-testid=icp-bytes][data-bytes="${before - size}"]`).waitFor();
+  }, 240_000);
 });
