@@ -17,7 +17,7 @@ import { decode, enc, fixtureWasm, noArgs, START_TIME, textArg } from './support
 
 const alice = Principal.fromText('rwlgt-iiaaa-aaaaa-aaaaa-cai');
 const optText = IDL.Opt(IDL.Text);
-/** About a second of Wasm on the development machine. */
+/** About a second of Wasm on the development machine (these tests get a longer timeout: a worker start and a module compile on two threads each). */
 const LONG = enc([IDL.Text, IDL.Nat32], ['started', 10_000_000]);
 
 const dirs: string[] = [];
@@ -82,13 +82,13 @@ describe('query replicas', () => {
     // Read your writes: the update resolved, so the next query sees it.
     expect(r.after).not.toBe('before');
     expect(r.after).toMatch(/^\d+$/);
-  });
+  }, 180_000);
 
   it("(contrast) with queries: 'serial' the same query waits for the update", async () => {
     const r = await queryDuringUpdate('serial');
     expect(r.order).toEqual(['update', 'query']);
     expect(r.seen).toMatch(/^\d+$/);
-  });
+  }, 180_000);
 
   it('follows stable memory, heap, upgrades, controllers and stop/start; rolls back a query', async () => {
     const ic = await start();
