@@ -255,6 +255,13 @@ describe.each(ENGINES)('IPFS broker on %s', (engine) => {
     const gw = await fetchApp()(`${BASE}/ipfs/${cid}`);
     expect(sha(new Uint8Array(await gw.arrayBuffer()))).toBe(sha(bytes));
 
+    // Clients cannot write ipfs edges: only a pin makes one.
+    const forged = await s.request('/api/storage/edges', { method: 'PUT', cookie, json: { edges: [{ memory_id: memoryId, artifact: 'asset', backend: 'ipfs', present: true, location: 'ipfs://forged' }] } });
+    expect(forged.status).toBe(400);
+    expect((await s.deps.db.selectFrom('storage_edges').select('location').where('memory_id', '=', memoryId).where('backend', '=', 'ipfs').executeTakeFirstOrThrow()).location).toBe(`ipfs://${cid}`);
+    const filtered = (await (await s.request(`/api/storage/edges?memory_id=${memoryId}&backend=ipfs`, { cookie })).json()) as Json;
+    expect(JSON.stringify(filtered)).toContain(`ipfs://${cid}`);
+
     // Another user learns nothing of the job; the gateway serves only pinned CIDs.
     const stranger = await s.signIn(`ipfs-${uuidv7()}`);
     expect((await s.request(`/api/ipfs/jobs/${u.jobId}`, { cookie: stranger })).status).toBe(404);
