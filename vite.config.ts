@@ -5,6 +5,11 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   plugins: [sveltekit()],
   worker: { format: 'es' },
-  build: { target: 'es2022', chunkSizeWarningLimit: 1500 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 1500,
+    // The bundler's timing report is a profiling aid, not a warning: keep `npm start` quiet.
+    rolldownOptions: { checks: { bundlerTimings: false } },
+  },
   server: { fs: { allow: ['src-worker'] } },
 });

@@ -2,134 +2,219 @@
 // instructions, measured by the local IC's metering (the figure the IC
 // charges cycles for), with the phases of a 1 MiB put_chunk split by the
 // ic0.performance_counter deltas the canister records (last_call_profile).
-// Ratios are against the cheapest update of the same run (upsert_metadata
-// of a small record) and against the IC's limits (40 billion instructions
-// per update, 5 billion per query). Cycles follow the IC's published prices
-// for a 13-node application subnet (see README "What the canister costs").
+//
+// Every figure has a baseline from the same run:
+//   - the shipped module (native SHA-256) against the same build with the
+//     JavaScript block function (.azle/forever/forever.jshash.wasm);
+//   - a gap-closing chunk against an in-order one;
+//   - the cycles of a stored MiB against the ingress floor (the fee for the
+//     MiB's bytes alone, which no design can avoid);
+//   - the wall time of storing a file through the local IC, native against
+//     JavaScript.
+// Cycles are the replica's fees for an application subnet of 13 nodes
+// (dfinity/ic rs/config/src/subnet_config.rs, CyclesAccountManagerConfig::
+// application_subnet): ten_update_instructions_execution_fee = 10 (1 cycle
+// per instruction), update_message_execution_fee = 5 M,
+// ingress_message_reception_fee = 1.2 M, ingress_byte_reception_fee = 2,000,
+// gib_storage_per_second_fee = 127,000. 1 T cycles = 1 XDR.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { v7 as uuidv7 } from 'uuid';
 import { LocalIC } from '../canister/local/index.js';
-import { actorFor, ok } from '../tests/canister/support/actor.js';
-import { foreverWasm, metadata, MiB, principal, seededBytes } from '../tests/canister/support/forever.js';
+import { jsHashWasmPath } from '../canister/scripts/build.js';
+import { actorFor, type ForeverActor, ok } from '../tests/canister/support/actor.js';
+import { foreverWasm, metadata, MiB, principal, seededBytes, storeFile } from '../tests/canister/support/forever.js';
 
 const UPDATE_LIMIT = 40_000_000_000n;
 const QUERY_LIMIT = 5_000_000_000n;
-/** Cycles per instruction of an update on a 13-node subnet (4 cycles per 10 instructions). */
-const CYCLES_PER_INSTRUCTION = 0.4;
-const UPDATE_BASE_CYCLES = 5_000_000;
-const INGRESS_MESSAGE_CYCLES = 1_200_000;
-const INGRESS_BYTE_CYCLES = 2_000;
+
+/** The replica's application-subnet fees (13 nodes, the reference size). */
+export const FEES = {
+  cyclesPerInstruction: 10 / 10,
+  updateMessage: 5_000_000,
+  ingressMessage: 1_200_000,
+  ingressByte: 2_000,
+  gibStoragePerSecond: 127_000,
+} as const;
+/** XDR per US dollar moves; the README states the rate it uses. */
+export const USD_PER_T_CYCLES = 1.35;
 
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 const median = (xs: bigint[]): bigint => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[xs.length >> 1];
-const fmt = (n: bigint): string => n.toLocaleString('en-US');
+const mean = (xs: bigint[]): bigint => xs.reduce((a, b) => a + b, 0n) / BigInt(xs.length);
+const fmt = (n: bigint | number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const pct = (n: bigint, of: bigint): string => `${((Number(n) / Number(of)) * 100).toFixed(2)} %`;
-const billions = (n: bigint): string => `${(Number(n) / 1e9).toFixed(2)} B`;
+const millions = (n: bigint | number): string => `${(Number(n) / 1e6).toFixed(1)} M`;
+const billions = (n: number): string => `${(n / 1e9).toFixed(3)} B`;
+const usd = (cycles: number): string => `US$${((cycles / 1e12) * USD_PER_T_CYCLES).toFixed(3)}`;
 
-function updateCycles(instructions: bigint, argBytes: number): number {
-  return UPDATE_BASE_CYCLES + Number(instructions) * CYCLES_PER_INSTRUCTION + INGRESS_MESSAGE_CYCLES + INGRESS_BYTE_CYCLES * argBytes;
+/** Cycles of one update call with `argBytes` of ingress. */
+export function updateCycles(instructions: bigint, argBytes: number): number {
+  return FEES.updateMessage + Number(instructions) * FEES.cyclesPerInstruction + FEES.ingressMessage + FEES.ingressByte * argBytes;
+}
+
+/** Bytes of a put_chunk argument carrying `n` bytes (Candid header, a 36-character id, the index). */
+const putChunkArgBytes = (n: number): number => 4 + 3 + 4 + 1 + 36 + 4 + 3 + n;
+
+interface Run {
+  ic: LocalIC;
+  user: ForeverActor;
+  controller: ForeverActor;
+}
+
+async function install(wasm: Uint8Array): Promise<Run> {
+  const admin = principal(1_000_000);
+  const ic = await LocalIC.create({ clock: 'manual' });
+  const canisterId = await ic.createCanister({ controllers: [admin] });
+  await ic.installCode(canisterId, wasm, { mode: 'install', sender: admin });
+  return { ic, user: actorFor(ic, canisterId, principal(7)), controller: actorFor(ic, canisterId, admin) };
+}
+
+/** put_chunk of every chunk of a file of `chunks` MiB, in order: instructions and phases of each. */
+async function putInOrder(r: Run, chunks: number, seed: number): Promise<Array<{ total: bigint; phases: Map<string, bigint> }>> {
+  const data = seededBytes(chunks * MiB, seed);
+  const memoryId = uuidv7();
+  ok(await r.user.upsert_metadata(memoryId, { Video: null }, metadata('bench'), `bench-${memoryId}`));
+  const session = ok(await r.user.begin_asset_upload(memoryId, sha256(data), chunks, BigInt(data.length)));
+  const out: Array<{ total: bigint; phases: Map<string, bigint> }> = [];
+  for (let i = 0; i < chunks; i++) {
+    ok(await r.user.put_chunk(session.session_id, i, data.subarray(i * MiB, (i + 1) * MiB)));
+    const total = r.user.lastInstructions;
+    const profile = ok(await r.controller.last_call_profile());
+    out.push({ total, phases: new Map(profile.phases.map((p) => [p.phase, p.instructions])) });
+  }
+  ok(await r.user.commit_asset(session.session_id, sha256(data)));
+  return out;
+}
+
+/** File B, 2 MiB out of order: chunk 1 waits (stored only), chunk 0 closes the gap and hashes both. */
+async function gap(r: Run, seed: number): Promise<{ storeOnly: bigint; closing: bigint }> {
+  const data = seededBytes(2 * MiB, seed);
+  const memoryId = uuidv7();
+  ok(await r.user.upsert_metadata(memoryId, { Video: null }, metadata('bench b'), `bench-b-${memoryId}`));
+  const s = ok(await r.user.begin_asset_upload(memoryId, sha256(data), 2, BigInt(data.length)));
+  ok(await r.user.put_chunk(s.session_id, 1, data.subarray(MiB)));
+  const storeOnly = r.user.lastInstructions;
+  ok(await r.user.put_chunk(s.session_id, 0, data.subarray(0, MiB)));
+  const closing = r.user.lastInstructions;
+  ok(await r.user.commit_asset(s.session_id, sha256(data)));
+  return { storeOnly, closing };
+}
+
+/** Wall time to store a file of `mib` MiB (metadata, begin, chunks, commit) through the local IC. */
+async function wallTime(r: Run, mib: number, seed: number): Promise<number> {
+  const data = seededBytes(mib * MiB, seed);
+  const t = performance.now();
+  await storeFile(r.user, data);
+  return performance.now() - t;
 }
 
 export default async function bench(): Promise<void> {
-  const admin = principal(1_000_000);
-  const ic = await LocalIC.create({ clock: 'manual' });
+  const native = await install(foreverWasm());
+  const js = await install(new Uint8Array(readFileSync(jsHashWasmPath())));
   try {
-    const canisterId = await ic.createCanister({ controllers: [admin] });
-    await ic.installCode(canisterId, foreverWasm(), { mode: 'install', sender: admin });
-    const user = actorFor(ic, canisterId, principal(7));
-    const controller = actorFor(ic, canisterId, admin);
-
-    // Baseline: a small metadata upsert (the cheapest update that writes).
+    // Baseline of the call machinery: a small metadata upsert (the cheapest update that writes).
     const base: bigint[] = [];
     for (let i = 0; i < 5; i++) {
-      ok(await user.upsert_metadata(uuidv7(), { Image: null }, metadata(`m${i}`), `base-${i}`));
-      base.push(user.lastInstructions);
+      ok(await native.user.upsert_metadata(uuidv7(), { Image: null }, metadata(`m${i}`), `base-${i}`));
+      base.push(native.user.lastInstructions);
     }
     const baseline = median(base);
 
-    // File A, 3 MiB in order: each put hashes exactly its own chunk.
-    const data = seededBytes(3 * MiB, 9);
-    const memoryId = uuidv7();
-    ok(await user.upsert_metadata(memoryId, { Video: null }, metadata('bench'), 'bench'));
-    const session = ok(await user.begin_asset_upload(memoryId, sha256(data), 3, BigInt(data.length)));
-    const inOrder: Array<{ total: bigint; phases: Map<string, bigint> }> = [];
-    for (const i of [0, 1, 2]) {
-      ok(await user.put_chunk(session.session_id, i, data.subarray(i * MiB, (i + 1) * MiB)));
-      const total = user.lastInstructions;
-      const profile = ok(await controller.last_call_profile());
-      inOrder.push({ total, phases: new Map(profile.phases.map((p) => [p.phase, p.instructions])) });
-    }
-    ok(await user.commit_asset(session.session_id, sha256(data)));
-    const commit3MiB = user.lastInstructions;
-
-    // File B, 2 MiB out of order: chunk 1 waits (stored only), chunk 0 closes the gap and hashes both.
-    const dataB = seededBytes(2 * MiB, 11);
-    const memoryB = uuidv7();
-    ok(await user.upsert_metadata(memoryB, { Video: null }, metadata('bench b'), 'bench-b'));
-    const sb = ok(await user.begin_asset_upload(memoryB, sha256(dataB), 2, BigInt(dataB.length)));
-    ok(await user.put_chunk(sb.session_id, 1, dataB.subarray(MiB)));
-    const storeOnly = user.lastInstructions;
-    ok(await user.put_chunk(sb.session_id, 0, dataB.subarray(0, MiB)));
-    const gapClosing = user.lastInstructions;
-    ok(await user.commit_asset(sb.session_id, sha256(dataB)));
+    // A 3 MiB file in order: the median chunk of each module.
+    const inOrder = await putInOrder(native, 3, 9);
+    const inOrderJs = await putInOrder(js, 3, 9);
+    const putTotal = median(inOrder.map((p) => p.total));
+    const putTotalJs = median(inOrderJs.map((p) => p.total));
+    const phase = (name: string): bigint => median(inOrder.map((p) => p.phases.get(name) ?? 0n));
+    // A 16 MiB file: every chunk, as a long file sees them (the chunk map's leaves fill and split).
+    const long = (await putInOrder(native, 16, 12)).map((p) => p.total);
+    const longMean = mean(long);
+    const { storeOnly, closing } = await gap(native, 11);
 
     const small = seededBytes(1000, 10);
-    const smallId = uuidv7();
-    ok(await user.upsert_metadata(smallId, { Note: null }, metadata('small'), 'small'));
-    const s2 = ok(await user.begin_asset_upload(smallId, sha256(small), 1, 1000n));
-    ok(await user.put_chunk(s2.session_id, 0, small));
-    ok(await user.commit_asset(s2.session_id, sha256(small)));
-    const commitSmall = user.lastInstructions;
+    const { memoryId: smallId } = await storeFile(native.user, small);
+    const commitSmall = native.user.lastInstructions;
 
-    // Presence of 100 memories (metadata for all, assets for two).
-    const ids: string[] = [memoryId, smallId];
-    for (let i = 0; i < 98; i++) {
+    // Presence of 100 memories (metadata for all, an asset for one).
+    const ids: string[] = [smallId];
+    for (let i = 0; i < 99; i++) {
       const id = uuidv7();
-      ok(await user.upsert_metadata(id, { Image: null }, metadata(`p${i}`), `p-${i}`));
+      ok(await native.user.upsert_metadata(id, { Image: null }, metadata(`p${i}`), `p-${i}`));
       ids.push(id);
     }
-    const presence = ok(await user.get_memory_list_presence(ids, [], [100]));
+    const presence = ok(await native.user.get_memory_list_presence(ids, [], [100]));
     if (presence.items.length !== 100) throw new Error('presence did not answer 100 ids');
-    const presence100 = user.lastInstructions;
-    ok(await controller.set_presence_verifiers([principal(8)]));
-    const verifier = actorFor(ic, canisterId, principal(8));
-    ok(await verifier.verify_presence(principal(7), ids));
-    const verify100 = verifier.lastInstructions;
-    ok(await user.get_memory_presence(memoryId));
-    const presence1 = user.lastInstructions;
+    const presence100 = native.user.lastInstructions;
 
-    const putTotal = median(inOrder.map((p) => p.total));
-    const phase = (name: string): bigint => median(inOrder.map((p) => p.phases.get(name) ?? 0n));
-    const measured = ['decode', 'validate', 'store', 'hash', 'record'].reduce((n, p) => n + phase(p), 0n);
+    // Stored once: the same bytes under a second memory (begin answers AlreadyExists, no chunk).
+    const copyId = uuidv7();
+    ok(await native.user.upsert_metadata(copyId, { Image: null }, metadata('copy'), `copy-${copyId}`));
+    const copyBegin = await native.user.begin_asset_upload(copyId, sha256(small), 1, 1000n);
+    if (!('Err' in copyBegin) || !('AlreadyExists' in copyBegin.Err)) throw new Error('the copy was not stored once');
+    const beginCopy = native.user.lastInstructions;
+    ok(await native.user.delete_memory(copyId));
+    const deleteCopy = native.user.lastInstructions;
+
     const rows: Array<[string, bigint, string, string]> = [
       ['upsert_metadata (baseline)', baseline, pct(baseline, UPDATE_LIMIT), '1.0x'],
-      ['put_chunk 1 MiB, in order (hashed)', putTotal, pct(putTotal, UPDATE_LIMIT), `${(Number(putTotal) / Number(baseline)).toFixed(0)}x`],
-      ['  decode the Candid argument', phase('decode'), pct(phase('decode'), UPDATE_LIMIT), ''],
+      ['put_chunk 1 MiB in order, JavaScript SHA-256 (old module)', putTotalJs, pct(putTotalJs, UPDATE_LIMIT), `${(Number(putTotalJs) / Number(baseline)).toFixed(0)}x`],
+      ['put_chunk 1 MiB in order, native SHA-256', putTotal, pct(putTotal, UPDATE_LIMIT), `${(Number(putTotal) / Number(baseline)).toFixed(1)}x`],
+      ['  decode the argument (read in place)', phase('decode'), pct(phase('decode'), UPDATE_LIMIT), ''],
       ['  validate (session, index, length)', phase('validate'), pct(phase('validate'), UPDATE_LIMIT), ''],
       ['  store the chunk (StableBTreeMap, raw bytes)', phase('store'), pct(phase('store'), UPDATE_LIMIT), ''],
-      ['  SHA-256 of the chunk (running hash)', phase('hash'), pct(phase('hash'), UPDATE_LIMIT), ''],
+      ['  SHA-256 of the chunk (native block function)', phase('hash'), pct(phase('hash'), UPDATE_LIMIT), ''],
       ['  save the session record', phase('record'), pct(phase('record'), UPDATE_LIMIT), ''],
-      ['  the rest: azle dispatch, reply encoding, runtime entry', putTotal - measured, pct(putTotal - measured, UPDATE_LIMIT), ''],
+      ['  encode the reply', phase('encode'), pct(phase('encode'), UPDATE_LIMIT), ''],
+      ['put_chunk 1 MiB, mean over a 16 MiB file', longMean, pct(longMean, UPDATE_LIMIT), `${(Number(longMean) / Number(baseline)).toFixed(1)}x`],
       ['put_chunk 1 MiB, ahead of a gap (stored, hashed later)', storeOnly, pct(storeOnly, UPDATE_LIMIT), `${(Number(storeOnly) / Number(baseline)).toFixed(1)}x`],
-      ['put_chunk 1 MiB closing a gap (hashes 2 chunks)', gapClosing, pct(gapClosing, UPDATE_LIMIT), `${(Number(gapClosing) / Number(baseline)).toFixed(0)}x`],
-      ['commit_asset, 3 MiB file', commit3MiB, pct(commit3MiB, UPDATE_LIMIT), `${(Number(commit3MiB) / Number(baseline)).toFixed(1)}x`],
+      ['put_chunk 1 MiB closing a gap (hashes 2 chunks)', closing, pct(closing, UPDATE_LIMIT), `${(Number(closing) / Number(baseline)).toFixed(1)}x`],
       ['commit_asset, 1 KB file', commitSmall, pct(commitSmall, UPDATE_LIMIT), `${(Number(commitSmall) / Number(baseline)).toFixed(1)}x`],
+      ['begin_asset_upload of bytes already stored (no chunk)', beginCopy, pct(beginCopy, UPDATE_LIMIT), `${(Number(beginCopy) / Number(baseline)).toFixed(1)}x`],
+      ['delete_memory (bytes kept by another memory)', deleteCopy, pct(deleteCopy, UPDATE_LIMIT), `${(Number(deleteCopy) / Number(baseline)).toFixed(1)}x`],
       ['get_memory_list_presence, 100 ids (query)', presence100, pct(presence100, QUERY_LIMIT) + ' of 5 B', `${(Number(presence100) / Number(baseline)).toFixed(1)}x`],
-      ['verify_presence, 100 ids (query)', verify100, pct(verify100, QUERY_LIMIT) + ' of 5 B', `${(Number(verify100) / Number(baseline)).toFixed(1)}x`],
-      ['get_memory_presence, 1 id (query)', presence1, pct(presence1, QUERY_LIMIT) + ' of 5 B', `${(Number(presence1) / Number(baseline)).toFixed(1)}x`],
     ];
     console.log('| call | instructions | share of the IC limit | vs baseline |');
     console.log('| --- | ---: | ---: | ---: |');
     for (const [name, n, share, ratio] of rows) console.log(`| ${name} | ${fmt(n)} | ${share} | ${ratio} |`);
-    const perMiB = updateCycles(putTotal, MiB + 60);
+
+    const perMiB = updateCycles(putTotal, putChunkArgBytes(MiB));
+    const perMiBLong = updateCycles(longMean, putChunkArgBytes(MiB));
+    const perMiBJs = updateCycles(putTotalJs, putChunkArgBytes(MiB));
+    const floor = FEES.ingressByte * MiB;
     console.log('');
-    console.log(`A 1 MiB put_chunk uses ${billions(putTotal)} instructions, ${pct(putTotal, UPDATE_LIMIT)} of the 40 billion update limit;`);
-    console.log(`the SHA-256 is ${((Number(phase('hash')) / Number(putTotal)) * 100).toFixed(1)} % of it. commit_asset only compares hashes: its cost does not depend on the file size.`);
-    console.log(
-      `Cycles per stored MiB on a 13-node subnet: about ${(perMiB / 1e9).toFixed(2)} B ` +
-        `(${((Number(putTotal) * CYCLES_PER_INSTRUCTION) / 1e9).toFixed(2)} B execution + ${((INGRESS_BYTE_CYCLES * MiB) / 1e9).toFixed(2)} B ingress bytes + base fees).`,
-    );
+    console.log(`put_chunk of 1 MiB: ${millions(putTotal)} instructions with the native SHA-256, ${millions(putTotalJs)} with the JavaScript one: ${(Number(putTotal) / Number(putTotalJs)).toFixed(4)}x (${(Number(putTotalJs) / Number(putTotal)).toFixed(0)} times fewer).`);
+    console.log(`Over a 16 MiB file the mean chunk is ${millions(longMean)} (min ${millions(long.reduce((a, b) => (a < b ? a : b)))}, max ${millions(long.reduce((a, b) => (a > b ? a : b)))}): storing a chunk rewrites the StableBTreeMap leaf it joins, which holds up to 11 chunks.`);
+    console.log(`A gap-closing chunk costs ${(Number(closing) / Number(putTotal)).toFixed(2)}x an in-order one (it hashes two chunks).`);
+    console.log('');
+    console.log('Cycles on a 13-node application subnet (1 cycle per instruction, 5 M per update, 1.2 M per ingress message + 2,000 per byte):');
+    console.log(`| per stored MiB | cycles | vs the ingress floor (${billions(floor)}) |`);
+    console.log('| --- | ---: | ---: |');
+    console.log(`| native, 3 MiB file (median chunk) | ${billions(perMiB)} | ${(perMiB / floor).toFixed(3)}x |`);
+    console.log(`| native, 16 MiB file (mean chunk) | ${billions(perMiBLong)} | ${(perMiBLong / floor).toFixed(3)}x |`);
+    console.log(`| JavaScript SHA-256 | ${billions(perMiBJs)} | ${(perMiBJs / floor).toFixed(3)}x |`);
+
+    // What a user pays: a file is metadata + begin + its chunks + commit; storage by the GiB-second.
+    const fileCycles = (mib: number, chunk: bigint): number =>
+      updateCycles(baseline, 300) + updateCycles(baseline, 200) + mib * updateCycles(chunk, putChunkArgBytes(MiB)) + updateCycles(commitSmall, 120);
+    const year = FEES.gibStoragePerSecond * 365 * 24 * 3600;
+    console.log('');
+    console.log(`| cost (native module, US$${USD_PER_T_CYCLES} per T cycles) | cycles | US$ |`);
+    console.log('| --- | ---: | ---: |');
+    console.log(`| store 1 MiB | ${billions(fileCycles(1, putTotal))} | ${usd(fileCycles(1, putTotal))} |`);
+    console.log(`| store 100 MiB | ${billions(fileCycles(100, longMean))} | ${usd(fileCycles(100, longMean))} |`);
+    console.log(`| keep 1 GiB for a year | ${billions(year)} | ${usd(year)} |`);
+    console.log(`| ingress floor, 100 MiB | ${billions(100 * floor)} | ${usd(100 * floor)} |`);
+    console.log(`| store 100 MiB with the JavaScript SHA-256 | ${billions(fileCycles(100, putTotalJs))} | ${usd(fileCycles(100, putTotalJs))} |`);
+
+    // Wall time through the local IC (V8 running the module): the figure behind the 100 MiB test's duration.
+    const MIB = Number(process.env.BENCH_CANISTER_WALL_MIB ?? 8);
+    const nativeMs = await wallTime(native, MIB, 21);
+    const jsMs = await wallTime(js, MIB, 21);
+    console.log('');
+    console.log(`Storing ${MIB} MiB through the local IC: ${fmt(nativeMs)} ms native, ${fmt(jsMs)} ms with the JavaScript SHA-256: ${(nativeMs / jsMs).toFixed(3)}x the time.`);
   } finally {
-    await ic.close();
+    await native.ic.close();
+    await js.ic.close();
   }
 }

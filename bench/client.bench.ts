@@ -6,22 +6,27 @@
 //  2. End to end: a 100 MB file through the engine (the code pages and the
 //     service worker run) to the local IC over its HTTP interface, with the
 //     share of time spent hashing, signing, in transport (agent, HTTP, CBOR,
-//     certificates) and executing the canister.
-// BENCH_CLIENT_MB overrides the sizes (default 100).
+//     certificates) and executing the canister; then the same upload with the
+//     canister upgraded to its JavaScript-hash build (the module before the
+//     native SHA-256), as the baseline of the same run.
+// BENCH_CLIENT_MB overrides the sizes (default 100); BENCH_CLIENT_BASELINE_MB
+// the baseline's (default 20: at its speed 100 MB takes minutes; MB/s compare).
 import 'fake-indexeddb/auto';
 import type { Identity } from '@dfinity/agent';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createForeverActor, foreverCanister } from '../src/lib/upload/canister-client';
-import { UploadEngine } from '../src/lib/upload/engine';
-import { enqueue } from '../src/lib/upload/enqueue';
-import { inlineHasher } from '../src/lib/upload/hasher';
-import { QueueStore } from '../src/lib/upload/queue-store';
-import { ServerEdgeRecorder } from '../src/lib/upload/server-client';
-import { loadStoredIdentity } from '../src/lib/upload/stored-identity';
+import { Principal } from '@dfinity/principal';
+import { jsHashWasmPath } from '../canister/scripts/build';
+import { createForeverActor, foreverCanister } from '../src/lib/upload/adapters/forever-canister';
+import { UploadEngine } from '../src/lib/upload/runtime/engine';
+import { enqueue } from '../src/lib/upload/runtime/enqueue';
+import { inlineHasher } from '../src/lib/upload/adapters/hasher';
+import { QueueStore } from '../src/lib/upload/adapters/queue-store';
+import { ServerApi as ServerEdgeRecorder } from '../src/lib/upload/adapters/server-api';
+import { loadStoredIdentity } from '../src/lib/upload/adapters/stored-identity';
 import { hashWorkerPath, startAppStack } from '../tests/browser/support/app-stack';
 import { launchChromium } from '../tests/browser/support/chromium';
 import { buildApp } from '../tests/setup/app-build';
@@ -29,6 +34,7 @@ import { cookieFetch, signIn, startLocalStack } from '../tests/client/support/lo
 
 const MB = Number(process.env.BENCH_CLIENT_MB ?? 100);
 const BYTES = MB * 1_000_000;
+const BASELINE_MB = Number(process.env.BENCH_CLIENT_BASELINE_MB ?? 20);
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 const fmt = (n: number) => n.toFixed(1);
 
@@ -95,7 +101,13 @@ async function hashing(): Promise<void> {
   }
 }
 
-async function endToEnd(): Promise<void> {
+interface EndToEnd {
+  mbps: number;
+  executeShare: number;
+}
+
+async function endToEnd(label: string, mb: number, jsHash: boolean): Promise<EndToEnd> {
+  const bytes = mb * 1_000_000;
   const server = { execute: 0, other: 0 };
   const stack = await startLocalStack({
     onTiming: (phase, ms) => {
@@ -104,6 +116,10 @@ async function endToEnd(): Promise<void> {
     },
   });
   try {
+    if (jsHash) {
+      // The same canister and state, upgraded to the build with the JavaScript block function.
+      await stack.ic.installCode(Principal.fromText(stack.canisterId), new Uint8Array(readFileSync(jsHashWasmPath())), { mode: 'upgrade' });
+    }
     await signIn(2 * 3600_000);
     const store = await QueueStore.open(`bench-${Date.now()}`);
     const f = cookieFetch();
@@ -135,7 +151,7 @@ async function endToEnd(): Promise<void> {
       config: { chunkConcurrency: 1 },
     });
     // The canister takes files up to 100 MiB; 100 MB fits.
-    await enqueue(store, { blob: new Blob([randomBytes(BYTES)]), name: 'bench.bin' });
+    await enqueue(store, { blob: new Blob([randomBytes(bytes)]), name: 'bench.bin' });
     server.execute = 0;
     server.other = 0;
     const t = performance.now();
@@ -145,7 +161,7 @@ async function endToEnd(): Promise<void> {
     const hashingMs = report.phases.hashing;
     const transportMs = Math.max(0, totalMs - hashingMs - signingMs - server.execute);
     const share = (ms: number) => `${((ms / totalMs) * 100).toFixed(1)} %`;
-    console.log(`\nEnd to end (one chunk in flight): ${MB} MB to the local IC in ${(totalMs / 1000).toFixed(1)} s = ${fmt(mbps(BYTES, totalMs))} MB/s`);
+    console.log(`\nEnd to end, ${label} (one chunk in flight): ${mb} MB to the local IC in ${(totalMs / 1000).toFixed(1)} s = ${fmt(mbps(bytes, totalMs))} MB/s`);
     console.log(`| where the time went | ms | share |`);
     console.log(`| --- | --- | --- |`);
     console.log(`| hashing (hash-wasm, inline) | ${hashingMs.toFixed(0)} | ${share(hashingMs)} |`);
@@ -155,6 +171,7 @@ async function endToEnd(): Promise<void> {
     console.log(`(of transport, ${server.other.toFixed(0)} ms were the IC interface decoding, authenticating and certifying)`);
     console.log(`phases: ${JSON.stringify(Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v)])))}`);
     store.close();
+    return { mbps: mbps(bytes, totalMs), executeShare: server.execute / totalMs };
   } finally {
     await stack.close();
   }
@@ -162,5 +179,10 @@ async function endToEnd(): Promise<void> {
 
 export default async function clientBench(): Promise<void> {
   await hashing();
-  await endToEnd();
+  const native = await endToEnd('native SHA-256 in the canister', MB, false);
+  const js = await endToEnd('JavaScript SHA-256 in the canister (baseline)', BASELINE_MB, true);
+  console.log(`\n| end to end | MB/s | canister execution | vs baseline |`);
+  console.log(`| --- | --- | --- | --- |`);
+  console.log(`| JavaScript SHA-256, ${BASELINE_MB} MB (baseline) | ${fmt(js.mbps)} | ${(js.executeShare * 100).toFixed(1)} % | 1.00x |`);
+  console.log(`| native SHA-256, ${MB} MB | ${fmt(native.mbps)} | ${(native.executeShare * 100).toFixed(1)} % | ${(native.mbps / js.mbps).toFixed(2)}x |`);
 }

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DirectoryBlobStore } from '../server/blob/directory-store.js';
+import { DirectoryBlobStore } from '../server/blob-copy/directory-store.js';
 import { LocalPinner } from '../server/ipfs/local-pinner.js';
 import type { CidProfile } from '../server/ipfs/pinner.js';
 import { discardBlocks, importFile } from '../server/ipfs/unixfs.js';

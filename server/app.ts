@@ -8,13 +8,15 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ServerDeps } from './deps.js';
 import { ApiError, type ErrorCode } from './errors.js';
 import type { AppEnv } from './http/env.js';
+import { bodyLimits } from './http/body-limits.js';
 import { requireUser } from './http/session.js';
 import { authRoutes } from './routes/auth.js';
 import { edgeRoutes } from './routes/edges.js';
+import { folderRoutes } from './routes/folders.js';
 import { galleryRoutes } from './routes/galleries.js';
 import { healthRoutes } from './routes/health.js';
 import { memoryRoutes } from './routes/memories.js';
-import { uploadRoutes } from './routes/uploads.js';
+import { uploadRoutes } from './blob-copy/route.js';
 import { usageRoutes } from './routes/usage.js';
 import { ipfsGateway } from './ipfs/gateway.js';
 import { ipfsRoutes } from './ipfs/routes.js';
@@ -54,27 +56,33 @@ export function createServerApp(deps: ServerDeps) {
     }
   });
 
-  app.route('/', healthRoutes(deps));
   // IPFS pins paid with x402: the broker (its own session and body limits) and the local gateway.
   if (deps.ipfs) {
     app.route('/api/ipfs', ipfsRoutes(deps.ipfs));
     app.route('/ipfs', ipfsGateway(deps.ipfs));
   }
 
-  for (const prefix of ['/api/memories', '/api/galleries', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
+  for (const prefix of ['/api/memories', '/api/galleries', '/api/folders', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
     app.use(prefix, auth);
     app.use(`${prefix}/*`, auth);
   }
   // Cookie-authenticated writes: refuse cross-site form-style posts.
-  for (const prefix of ['/api/auth', '/api/memories', '/api/galleries', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
+  for (const prefix of ['/api/auth', '/api/memories', '/api/galleries', '/api/folders', '/api/storage', '/api/upload_file', '/api/upload_queue', '/api/usage']) {
     app.use(prefix, csrf());
     app.use(`${prefix}/*`, csrf());
   }
+
+  // After the session check (which reads no body), so a caller without a
+  // session never makes the server read the upload route's large body.
+  app.use('*', bodyLimits(deps.limits.maxUploadBytes));
+
+  app.route('/', healthRoutes(deps));
 
   const routes = app
     .route('/api/auth', authRoutes(deps))
     .route('/api/memories', memoryRoutes(deps))
     .route('/api/galleries', galleryRoutes(deps))
+    .route('/api/folders', folderRoutes(deps))
     .route('/api/storage/edges', edgeRoutes(deps))
     .route('/api/usage', usageRoutes(deps))
     .route('/api', uploadRoutes(deps));

@@ -2,8 +2,9 @@
 // `serverConfigFromEnv` (used by server/main.ts and the migrate CLI) or by
 // hand in tests. Defaults live here and only here.
 import path from 'node:path';
+import { MAX_FILE_BYTES } from '../contract/index.js';
 import type { Logger } from './logging.js';
-import type { BlobStore } from './blob/blob-store.js';
+import type { BlobStore } from './blob-copy/blob-store.js';
 import type { PresenceVerifier, PrincipalResolver } from './ic/types.js';
 import { ipfsConfigFromEnv, type IpfsConfig } from './ipfs/config.js';
 
@@ -41,7 +42,7 @@ export interface ServerConfig {
   logger?: Logger;
   quotas?: Partial<QuotaConfig>;
   queue?: QueueConfig;
-  /** Largest body `POST /api/upload_file` accepts (default 100 MB, the canister's file limit). */
+  /** Largest body `POST /api/upload_file` accepts (default `MAX_FILE_BYTES`, the limit every tier shares). */
   maxUploadBytes?: number;
   /** Blob store directory (default `<dataDir>/blobs`); ignored when `blobStore` is given. */
   blobDir?: string;
@@ -66,7 +67,8 @@ export const DEFAULT_QUOTAS: QuotaConfig = {
   storeForeverOpsPerMonth: 10_000,
 };
 
-export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1000 * 1000;
+/** The file limit every tier shares (100 MiB). */
+export const DEFAULT_MAX_UPLOAD_BYTES = MAX_FILE_BYTES;
 export const DEFAULT_SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_NONCE_TTL_MS = 5 * 60 * 1000;
 

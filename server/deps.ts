@@ -1,8 +1,8 @@
 // Builds everything the app needs from a ServerConfig: database (migrated),
 // blob store, IC adapters, metrics, and the upload queue worker (started).
 import path from 'node:path';
-import { DirectoryBlobStore } from './blob/directory-store.js';
-import type { BlobStore } from './blob/blob-store.js';
+import { DirectoryBlobStore } from './blob-copy/directory-store.js';
+import type { BlobStore } from './blob-copy/blob-store.js';
 import {
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_NONCE_TTL_MS,
@@ -18,8 +18,8 @@ import { createCanisterAdapters } from './ic/canister-client.js';
 import type { PresenceVerifier, PrincipalResolver } from './ic/types.js';
 import { createJsonLogger } from './logging.js';
 import { createServerMetrics } from './metrics.js';
-import { queueDepth } from './queue/queue-repo.js';
-import { UploadQueueWorker } from './queue/worker.js';
+import { queueDepth } from './blob-copy/queue-repo.js';
+import { UploadQueueWorker } from './blob-copy/worker.js';
 import type { ServiceContext } from './services/context.js';
 import { createIpfsService, type IpfsService } from './ipfs/service.js';
 

@@ -2,31 +2,13 @@
 // `{ error: { code, message } }` with the status declared here, so clients
 // switch on `code` and never parse messages.
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { API_ERRORS, type ApiErrorCode, type ApiErrorBody } from '../contract/index.js';
 
-export const ERROR_STATUS = {
-  BAD_REQUEST: 400,
-  INVALID_ARGUMENT: 400,
-  INVALID_HASH: 400,
-  UNAUTHENTICATED: 401,
-  INVALID_NONCE: 401,
-  FORBIDDEN: 403,
-  STORAGE_QUOTA_EXCEEDED: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  ICP_PRESENCE_UNCONFIRMED: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  STORAGE_QUEUE_FAILED: 500,
-  IC_UNAVAILABLE: 502,
-} as const satisfies Record<string, ContentfulStatusCode>;
+/** Every code and its status, from the contract all tiers share. */
+export const ERROR_STATUS: { readonly [K in ApiErrorCode]: (typeof API_ERRORS)[K] & ContentfulStatusCode } = API_ERRORS;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown };
-}
+export type ErrorCode = ApiErrorCode;
+export type ErrorBody = ApiErrorBody;
 
 export class ApiError extends Error {
   readonly code: ErrorCode;

@@ -6,28 +6,44 @@
 //   PORT (default 4943), HOST (default 127.0.0.1), DATA_DIR (default .data)
 //   IC_HOST, CANISTER_ID, IC_FETCH_ROOT_KEY: use a real network instead
 //   II_URL: identity provider on a real network (default identity.internetcomputer.org)
+//   LOG_LEVEL: debug | info | warn (default) | error, JSON lines on stdout
 //   FOREVER_SKIP_APP_BUILD=1: serve build/ as it is
 //
+// It prints where to open the app, where the data lives and how to stop, then
+// only warnings and errors (LOG_LEVEL=info shows every step and request).
 // The app learns where everything is from GET /api/config (also /env.json).
-import { existsSync, readFileSync } from 'node:fs';
+//
+// This file and server/ic/local-network.ts are where `npm start` embeds the
+// local IC (canister/local); the rest of the server talks to any IC over HTTP.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { serveStatic } from '@hono/node-server/serve-static';
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import { buildAppIfStale } from '../scripts/app-build.js';
 import { identityProviderUrl } from '../canister/local/http/local-ic-http.js';
 import { createServerApp, createServerDeps } from './app.js';
 import { serverConfigFromEnv } from './config.js';
+import { gracefulStop } from './http/graceful-stop.js';
+import { mountWebApp } from './http/web-app.js';
 import { createCanisterAdapters } from './ic/canister-client.js';
 import { startLocalNetwork, type LocalNetwork } from './ic/local-network.js';
 import { loadOrCreateServerIdentity } from './ic/server-identity.js';
-import { createJsonLogger } from './logging.js';
+import { createJsonLogger, type LogLevel } from './logging.js';
+import { clientConfigRoutes } from './routes/client-config.js';
+
+/** A stop never takes longer than this, whatever is in flight. */
+const STOP_BOUND_MS = 5000;
+/** Of which the HTTP drain may take this much; the rest closes the database and the IC. */
+const HTTP_DRAIN_MS = 3000;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
-const logger = createJsonLogger({ level: env.LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const level = (LEVELS as readonly string[]).includes(env.LOG_LEVEL ?? '') ? (env.LOG_LEVEL as LogLevel) : 'warn';
+const logger = createJsonLogger({ level });
 const dataDir = path.resolve(env.DATA_DIR ?? '.data');
 const host = env.HOST ?? '127.0.0.1';
 const port = env.PORT === undefined || env.PORT === '' ? 4943 : Number(env.PORT);
@@ -50,20 +66,21 @@ function remoteCanisterId(): string {
 // The app bundle is rebuilt when an input is newer than build/index.html.
 if (env.FOREVER_SKIP_APP_BUILD !== '1') buildAppIfStale({ root, onBuild: (dir) => logger.info('AppBuild', { dir }) });
 
-// Listen first: in local mode the server's own IC adapter talks to this origin.
+// Listen first, answering 503 until ready, so a browser opened early retries.
 let app: Hono | undefined;
 const server = serve({
   fetch: (req, bindings) => (app ? app.fetch(req, bindings) : new Response('starting', { status: 503, headers: { 'retry-after': '1' } })),
   port,
   hostname: host,
-});
+}) as Server;
+const stopper = gracefulStop(server);
 const address = await new Promise<AddressInfo>((resolve, reject) => {
   server.once('listening', () => resolve(server.address() as AddressInfo));
   server.once('error', reject);
 });
 const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
-const identity = loadOrCreateServerIdentity(dataDir);
+const identity = await loadOrCreateServerIdentity(dataDir);
 let local: LocalNetwork | undefined;
 let canisterId: string;
 if (env.IC_HOST) {
@@ -83,66 +100,72 @@ if (env.IC_HOST) {
 }
 
 const config = serverConfigFromEnv(env, { icHost: origin, canisterId });
-const adapters = createCanisterAdapters({ icHost: config.icHost, canisterId: config.canisterId, fetchRootKey: config.fetchRootKey, identity });
+const adapters = createCanisterAdapters({
+  icHost: config.icHost,
+  canisterId: config.canisterId,
+  fetchRootKey: config.fetchRootKey,
+  identity,
+  // The server's own calls to the embedded IC go straight to its HTTP
+  // interface in this process, not through the listener: a stop closes the
+  // listener first, and the requests still in flight must reach the IC.
+  ...(local ? { fetch: ((input: RequestInfo | URL, init?: RequestInit) => serverApp.fetch(new Request(input, init))) as typeof fetch } : {}),
+});
 const deps = await createServerDeps({ ...config, logger, ...adapters });
 const serverApp = createServerApp(deps) as unknown as Hono;
 local?.http.mount(serverApp);
-
-// Where the browser finds the canister, the IC and the identity provider
-// (src/lib/upload/client-config.ts reads it). With the local IC they are this
-// origin, as the page sees it (localhost or 127.0.0.1).
-const clientConfig = (c: Context) => {
-  const here = new URL(c.req.url).origin;
-  c.header('cache-control', 'no-store');
-  return c.json({
+const identityProvider = (here: string) => (local ? identityProviderUrl(here) : (env.II_URL ?? 'https://identity.internetcomputer.org'));
+serverApp.route(
+  '/',
+  clientConfigRoutes({
     canisterId: config.canisterId,
-    icHost: local ? here : config.icHost,
-    identityProvider: local ? identityProviderUrl(here) : (env.II_URL ?? 'https://identity.internetcomputer.org'),
+    remoteIcHost: local ? undefined : config.icHost,
+    identityProvider,
     fetchRootKey: config.fetchRootKey,
-    apiBase: '',
     serverPrincipal: identity.getPrincipal().toText(),
-  });
-};
-serverApp.get('/api/config', clientConfig);
-serverApp.get('/env.json', clientConfig);
-
-// The SvelteKit build (adapter-static) with its SPA fallback for client-side routes.
-if (existsSync(path.join(buildDir, 'index.html'))) {
-  serverApp.use('*', async (c, next) => {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
-    if (c.req.path.startsWith('/_app/immutable/')) c.header('cache-control', 'public, max-age=31536000, immutable');
-    else c.header('cache-control', 'no-cache');
-    return serveStatic({ root: path.relative(process.cwd(), buildDir) || '.' })(c, next);
-  });
-  serverApp.use('*', async (c, next) => {
-    const p = c.req.path;
-    const isPage = (c.req.method === 'GET' || c.req.method === 'HEAD') && !p.startsWith('/api/') && !p.startsWith('/ii/') && !path.extname(p);
-    if (!isPage) return next();
-    c.header('cache-control', 'no-cache');
-    return c.html(readFileSync(path.join(buildDir, 'index.html'), 'utf8'));
-  });
-}
+  }),
+);
+const webApp = mountWebApp(serverApp, buildDir);
 
 app = serverApp;
 logger.info('ServerReady', {
   url: origin,
   canister_id: config.canisterId,
   ic_host: config.icHost,
-  identity_provider: local ? identityProviderUrl(origin) : (env.II_URL ?? 'https://identity.internetcomputer.org'),
+  identity_provider: identityProvider(origin),
   data_dir: dataDir,
   server_principal: identity.getPrincipal().toText(),
-  app: existsSync(path.join(buildDir, 'index.html')),
+  app: webApp,
 });
+process.stdout.write(
+  [
+    `Forever is running: open ${origin}/`,
+    `  data:  ${dataDir}${config.databaseUrl ? ' (database: DATABASE_URL)' : ''}`,
+    `  stop:  press Ctrl+C`,
+    ...(webApp ? [] : ['  (build/ has no app yet: only the API and the IC are served)']),
+    '',
+  ].join('\n'),
+);
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
+  // A second signal changes nothing: the first stop is already bounded.
   if (stopping) return;
   stopping = true;
   logger.info('ServerStopping', { signal });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Whatever hangs, the process is gone within the bound.
+  setTimeout(() => {
+    logger.error('ServerStopForced', { bound_ms: STOP_BOUND_MS });
+    process.exit(1);
+  }, STOP_BOUND_MS).unref();
+  const { forced } = await stopper.stop(HTTP_DRAIN_MS);
+  if (forced) logger.warn('ServerStopCutConnections', { drain_ms: HTTP_DRAIN_MS });
   await deps.close();
   await local?.close();
+  logger.info('ServerStopped', { signal });
   process.exit(0);
 }
-process.once('SIGINT', () => void stop('SIGINT'));
-process.once('SIGTERM', () => void stop('SIGTERM'));
+// `on`, not `once`: a listener must stay registered while stopping, or a
+// repeated signal (or tsx's relay, which counts listeners) kills the process
+// before the stop is done.
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,21 +1,31 @@
 // Request schemas (zod), the single definition of what the API accepts.
 // Pure: no I/O. Route handlers get the parsed, typed values.
+// Limits, the id form and the memory types come from the contract every tier
+// shares, so the server refuses exactly what the canister and the client refuse.
 import { z } from 'zod';
-import { ARTIFACTS, BACKENDS, MEMORY_TYPES, SYNC_STATES } from './db/schema.js';
+import { MAX_FILE_BYTES, MAX_GALLERY_MEMORIES, MEMORY_TYPES, SHA256_HEX_PATTERN, TEXT_LIMITS, UUID_PATTERN, utf8Length } from '../contract/index.js';
+import { ARTIFACTS, BACKENDS, SYNC_STATES } from './db/schema.js';
+import { LIBRARY_STATUSES } from './services/presence-status.js';
 
-/** Canonical ids are lowercase UUID strings created by the client (see DESIGN.md). */
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const uuid = z.string().regex(UUID_RE, 'must be a lowercase UUID');
-export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
+export { MAX_FILE_BYTES, MAX_GALLERY_MEMORIES };
 
-/** The canister's file limit; no edge or upload describes more bytes than this. */
-export const MAX_FILE_BYTES = 100 * 1000 * 1000;
+/** Canonical ids: lowercase UUIDs (RFC 9562 variant, version 1-8) made by the client. */
+export const UUID_RE = UUID_PATTERN;
+export const uuid = z.string().regex(UUID_PATTERN, 'must be a lowercase UUID');
+export const sha256Hex = z.string().regex(SHA256_HEX_PATTERN, 'must be a lowercase hex SHA-256');
+
 export const MAX_EDGES_PER_BATCH = 5000;
 export const MAX_PRESENCE_IDS = 1000;
 export const MAX_GALLERY_PRESENCE_IDS = 100;
-export const MAX_GALLERY_MEMORIES = 100_000;
 
-export const memoryType = z.enum(MEMORY_TYPES);
+/**
+ * A string of at most `max` UTF-8 bytes (the unit every tier counts in), with
+ * a message naming the field and the cause: "title is longer than 512 bytes".
+ */
+export const utf8Text = (field: string, max: number) =>
+  z.string({ error: `${field} must be a string` }).refine((v) => utf8Length(v) <= max, { error: `${field} is longer than ${max} bytes`, abort: true });
+
+export const memoryType = z.enum(MEMORY_TYPES, { error: `must be one of ${MEMORY_TYPES.join(', ')}` });
 export const artifact = z.enum(ARTIFACTS);
 export const backend = z.enum(BACKENDS);
 export const syncState = z.enum(SYNC_STATES);
@@ -24,9 +34,11 @@ export const idParam = z.object({ id: uuid });
 
 export const memoryInput = z.strictObject({
   memory_type: memoryType,
-  title: z.string().max(500).nullish(),
-  description: z.string().max(10_000).nullish(),
+  title: utf8Text('title', TEXT_LIMITS.title).nullish(),
+  description: utf8Text('description', TEXT_LIMITS.description).nullish(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Absent: the folder stays as it is; null: the memory leaves its folder. */
+  folder_id: uuid.nullish(),
 });
 export type MemoryInput = z.infer<typeof memoryInput>;
 
@@ -35,9 +47,20 @@ export const listQuery = z.object({
   cursor: uuid.optional(),
 });
 
+export const libraryQuery = listQuery.extend({
+  type: memoryType.optional(),
+  status: z.enum(LIBRARY_STATUSES, { error: `must be one of ${LIBRARY_STATUSES.join(', ')}` }).optional(),
+  folder_id: uuid.optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
+});
+
+export const folderInput = z.strictObject({
+  title: utf8Text('title', TEXT_LIMITS.title).refine((v) => v.length > 0, 'title is empty'),
+});
+
 export const galleryInput = z.strictObject({
-  title: z.string().min(1).max(500),
-  description: z.string().max(10_000).nullish(),
+  title: utf8Text('title', TEXT_LIMITS.title).refine((v) => v.length > 0, 'title is empty'),
+  description: utf8Text('description', TEXT_LIMITS.description).nullish(),
   memory_ids: z.array(uuid).max(MAX_GALLERY_MEMORIES).default([]),
 });
 export type GalleryInput = z.infer<typeof galleryInput>;

@@ -1,8 +1,10 @@
 /// <reference lib="webworker" />
 // Dedicated worker: hashes Blobs off the main thread, one message per job,
-// with progress (at most every 100 ms) and cancellation.
+// with progress (at most every 100 ms) and cancellation; makes thumbnails.
 import { sha256Blob } from './hash-stream';
+import { makeThumbnail } from './thumbnail';
 import type { HashRequest, HashResponse } from './hash-protocol';
+import { toHex } from '../src/lib/bytes';
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope;
 const jobs = new Map<number, AbortController>();
@@ -13,13 +15,22 @@ function post(msg: HashResponse): void {
 
 async function webcryptoDigest(blob: Blob): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(digest);
 }
 
 ctx.onmessage = async (ev: MessageEvent<HashRequest>) => {
   const msg = ev.data;
   if (msg.type === 'cancel') {
     jobs.get(msg.jobId)?.abort();
+    return;
+  }
+  if (msg.type === 'thumbnail') {
+    try {
+      post({ type: 'thumbnail-done', jobId: msg.jobId, blob: await makeThumbnail(msg.source, msg.maxBytes) });
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      post({ type: 'error', jobId: msg.jobId, name: e.name, message: e.message });
+    }
     return;
   }
   const abort = new AbortController();

@@ -1,18 +1,20 @@
 /// <reference lib="webworker" />
-// The service worker: precaches the app shell and drains the upload queue on
-// Background Sync, when a page asks, and when it starts. It holds no signed
-// requests: each drain signs fresh calls with the delegation the auth client
-// keeps in IndexedDB, and parks items as needs-sign-in when it expired.
+// The service worker: precaches the app shell, drains the upload queue on
+// Background Sync, when a page asks, and when it starts, and takes files other
+// apps share to Forever (Web Share Target: POST /share-target). It holds no
+// signed requests: each drain signs fresh calls with the delegation the auth
+// client keeps in IndexedDB, and parks items as needs-sign-in when it expired.
 import { build, files, version } from '$service-worker';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
-import { createBrowserEngine } from './lib/upload/browser-engine';
-import { loadClientConfig } from './lib/upload/client-config';
-import { Drainer, SYNC_TAG, UPLOAD_CHANNEL, type ChannelMessage } from './lib/upload/drainer';
-import type { DrainReport } from './lib/upload/engine';
-import { inlineHasher } from './lib/upload/hasher';
-import { QueueStore } from './lib/upload/queue-store';
-import type { SwRequest } from './lib/upload/sw-protocol';
+import { createBrowserEngine } from './lib/upload/runtime/browser-engine';
+import { loadClientConfig } from './lib/upload/adapters/client-config';
+import type { ChannelMessage, DrainReport } from './lib/upload/core/events';
+import { Drainer, SYNC_TAG, UPLOAD_CHANNEL } from './lib/upload/runtime/drainer';
+import { inlineHasher, inlineThumbnailer } from './lib/upload/adapters/hasher';
+import { addFiles, addNote } from './lib/upload/runtime/queue-actions';
+import { QueueStore } from './lib/upload/adapters/queue-store';
+import type { SwRequest } from './lib/upload/runtime/sw-protocol';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
 
@@ -36,7 +38,7 @@ const drainer = new Drainer(
   async () => {
     const store = await openStore();
     const config = await loadClientConfig(store, sw.location.origin);
-    return createBrowserEngine({ config, store, hasher: inlineHasher, onEvent: post });
+    return createBrowserEngine({ config, store, hasher: inlineHasher, thumbnailer: inlineThumbnailer, onEvent: post });
   },
   undefined,
   (report) => post({ type: 'drained', report, by: 'service-worker' }),
@@ -80,6 +82,43 @@ sw.addEventListener('message', (event) => {
     event.waitUntil(done);
     event.ports[0]?.postMessage({ type: 'accepted' });
   }
+});
+
+/** Where the share target's POST lands (the manifest's `share_target.action`). */
+const SHARE_TARGET_PATH = '/share-target';
+
+/**
+ * A share from another app: the files go into the queue as they are (owner
+ * null, claimed by the next signed-in drain; stored forever), text or a link
+ * without files becomes a note. Answers 303 to the app with the count.
+ */
+async function takeShare(request: Request): Promise<Response> {
+  let queued = 0;
+  try {
+    const form = await request.formData();
+    const files = form.getAll('files').filter((f): f is File => f instanceof File && f.name !== '');
+    const store = await openStore();
+    const title = String(form.get('title') ?? '').trim();
+    if (files.length > 0) {
+      const titles = files.length === 1 && title ? new Map([[files[0], title]]) : undefined;
+      queued = (await addFiles(store, { files, storeForever: true, owner: null, titles }, { storage: navigator.storage })).queued.length;
+    } else {
+      const text = [String(form.get('text') ?? '').trim(), String(form.get('url') ?? '').trim()].filter(Boolean).join('\n\n');
+      if (text) {
+        await addNote(store, { title: title || text.split('\n')[0].slice(0, 120), text, storeForever: true, owner: null });
+        queued = 1;
+      }
+    }
+    if (queued > 0) void drainer.request().catch(() => undefined);
+  } catch (err) {
+    console.error('share target: nothing queued', err instanceof Error ? err.name : 'error');
+  }
+  return Response.redirect(new URL(`/?shared=${queued}`, sw.location.origin).href, 303);
+}
+
+sw.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method === 'POST' && url.origin === sw.location.origin && url.pathname === SHARE_TARGET_PATH) event.respondWith(takeShare(event.request));
 });
 
 // "When it starts": a worker woken for any reason picks up interrupted work.

@@ -1,5 +1,6 @@
-// Generates the `forever` canister's Candid file and its JavaScript/TypeScript
-// declarations from the one TypeScript IDL definition (canister/src/candid.ts),
+// Generates the `forever` canister's Candid file, the canister's own
+// TypeScript types (canister/src/candid-types.ts) and the clients'
+// JavaScript/TypeScript declarations from the one TypeScript IDL definition (canister/src/candid.ts),
 // laid out as `dfx generate` does (src/declarations/forever/{index.js,
 // index.d.ts, forever.did.js, forever.did.d.ts}). No didc: the IDL objects are
 // walked and printed. Run by canister/scripts/build.ts after the azle build
@@ -86,6 +87,8 @@ export interface Generated {
   didDts: string;
   indexJs: string;
   indexDts: string;
+  /** The same types for the canister itself (canister/src/candid-types.ts): no tier imports another's folder. */
+  canisterTypes: string;
 }
 
 export function generate(): Generated {
@@ -153,7 +156,8 @@ export declare const createActor: (
 export type { _SERVICE } from './${CANISTER}.did';
 export * from './${CANISTER}.did';
 `;
-  return { did: didText, didJs, didDts, indexJs, indexDts };
+  const canisterTypes = `${header}// The TypeScript shapes of the canister's Candid values, for canister/src.\nimport type { Principal } from '@dfinity/principal';\n\n${dtsTypes.join('\n')}\n`;
+  return { did: didText, didJs, didDts, indexJs, indexDts, canisterTypes };
 }
 
 export function writeGenerated(): string[] {
@@ -162,11 +166,11 @@ export function writeGenerated(): string[] {
   mkdirSync(outDir, { recursive: true });
   const files: Array<[string, string]> = [
     [join(root, 'canister', `${CANISTER}.did`), g.did],
-    [join(outDir, `${CANISTER}.did`), g.did],
     [join(outDir, `${CANISTER}.did.js`), g.didJs],
     [join(outDir, `${CANISTER}.did.d.ts`), g.didDts],
     [join(outDir, 'index.js'), g.indexJs],
     [join(outDir, 'index.d.ts'), g.indexDts],
+    [join(root, 'canister/src/candid-types.ts'), g.canisterTypes],
   ];
   const written: string[] = [];
   for (const [path, text] of files) {

@@ -20,7 +20,7 @@ export function foreverTypes(IDL: Idl) {
     Document: IDL.Null,
     Note: IDL.Null,
   });
-  // One error variant for every method (DESIGN.md "The canister").
+  // One error variant for every method; clients switch on the case, never on the text.
   const Error = IDL.Variant({
     Unauthorized: IDL.Null,
     AlreadyExists: IDL.Null,
@@ -150,6 +150,12 @@ export function foreverTypes(IDL: Idl) {
     phases: IDL.Vec(IDL.Record({ phase: IDL.Text, instructions: IDL.Nat64 })),
     total: IDL.Nat64,
   });
+  // What delete_memory did: `freed_bytes` left the caller's used_bytes (0 while another memory holds the same bytes).
+  const DeleteResult = IDL.Record({ deleted: IDL.Bool, freed_bytes: IDL.Nat64 });
+  // A memory's thumbnail: at most 64 KiB, its SHA-256 computed by the canister, its type read from its bytes.
+  const Thumbnail = IDL.Record({ bytes: IDL.Vec(IDL.Nat8), sha256: IDL.Vec(IDL.Nat8), mime_type: IDL.Text });
+  // sha256_parts' answer: the saved hash state (to pass to the next call) and the digest so far.
+  const HashProgress = IDL.Record({ state: IDL.Vec(IDL.Nat8), digest: IDL.Vec(IDL.Nat8) });
   const result = (ok: IDLNamespace.Type) => IDL.Variant({ Ok: ok, Err: Error });
   return {
     MemoryType,
@@ -173,6 +179,9 @@ export function foreverTypes(IDL: Idl) {
     Stats,
     InvariantReport,
     CallProfile,
+    DeleteResult,
+    Thumbnail,
+    HashProgress,
     Result_upsert: result(UpsertResult),
     Result_memory: result(Memory),
     Result_memory_page: result(MemoryPage),
@@ -195,6 +204,9 @@ export function foreverTypes(IDL: Idl) {
     Result_invariants: result(InvariantReport),
     Result_profile: result(CallProfile),
     Result_principals: result(IDL.Vec(IDL.Principal)),
+    Result_Delete: result(DeleteResult),
+    Result_Thumbnail: result(IDL.Opt(Thumbnail)),
+    Result_hash: result(HashProgress),
   };
 }
 
@@ -221,6 +233,9 @@ export function foreverMethods(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)) {
     get_memory_presence: q([IDL.Text], t.Result_presence),
     get_memory_list_presence: q([IDL.Vec(IDL.Text), Cursor, Limit], t.Result_presence_page),
     verify_presence: q([IDL.Principal, IDL.Vec(IDL.Text)], t.Result_presence_list),
+    delete_memory: u([IDL.Text], t.Result_Delete),
+    set_thumbnail: u([IDL.Text, Bytes], t.Result_unit),
+    get_thumbnail: q([IDL.Text], t.Result_Thumbnail),
     // Chunked uploads
     begin_asset_upload: u([IDL.Text, Bytes, IDL.Nat32, IDL.Nat64], t.Result_session),
     put_chunk: u([IDL.Text, IDL.Nat32, Bytes], t.Result_chunk),
@@ -247,6 +262,8 @@ export function foreverMethods(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)) {
     get_stats: q([], t.Result_stats),
     check_invariants: q([], t.Result_invariants),
     last_call_profile: q([], t.Result_profile),
+    // Controllers: SHA-256 by the module's block function, continuing from a saved state (the build's self-check).
+    sha256_parts: q([IDL.Opt(Bytes), IDL.Vec(Bytes)], t.Result_hash),
   } satisfies Record<string, MethodSpec>;
 }
 

@@ -2,7 +2,7 @@
 // Service code throws `Fail`; the adapter replies `{ Err }` when nothing was
 // written yet and traps (the IC rolls the message back) otherwise, so an error
 // can never leave state half-written.
-import type { Error as ApiError } from '../../src/declarations/forever/forever.did';
+import type { Error as ApiError } from './candid-types';
 
 export type { ApiError };
 

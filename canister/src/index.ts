@@ -5,7 +5,12 @@
 // Every method decodes its own arguments (`manual`), so malformed Candid
 // (an unknown memory type, a wrong type) is answered with
 // `Err(InvalidArgument)` instead of a trap, and the decoding cost can be
-// measured on its own.
+// measured on its own. The chunk-carrying arguments are read in place
+// (raw-args.ts) and fall back to the full decoder for anything unusual.
+//
+// SHA-256 runs on the module's native block function (native-hash.ts);
+// `init` and `post_upgrade` check it against known digests and trap when it
+// is wrong or missing, so such a module never installs.
 import {
   IDL,
   init,
@@ -20,22 +25,46 @@ import {
   setTimerInterval,
   StableBTreeMap,
   time,
+  trap,
   update,
 } from 'azle';
 import { foreverMethods, type ForeverMethodName, type MethodSpec } from './candid';
 import { Fail } from './errors';
+import { chunkReceiptEncoder } from './fast-reply';
 import { installFastText } from './fast-text';
+import { nativeCompress, selfCheck } from './native-hash';
+import { readHashPartsArgs, readPutChunkArgs } from './raw-args';
 import { ForeverService, type Env } from './service';
+import { Sha256, useBlockFunction } from './sha256';
 import { type KV, MAP_IDS, type TableName, type Tables } from './store';
 
 // Before any Candid work: azle has installed its TextEncoder/TextDecoder polyfill by now.
 installFastText();
 
+/**
+ * Which block function this module hashes with. Always "native" in what the
+ * build ships; the benchmark's baseline module is the same build with this
+ * literal rewritten to "jshash" (canister/scripts/build.ts), to measure the
+ * JavaScript block function in the same run.
+ */
+const HASH_MODE = String((globalThis as { foreverHashMode?: string }).foreverHashMode ?? 'native:FOREVER_HASH_MODE').split(':')[0];
+if (HASH_MODE === 'native') useBlockFunction(nativeCompress);
+
+/** Builds put_chunk's reply template now, so no chunk pays for it. */
+function warmReplies(): void {
+  encodeChunkReceipt({ chunks_received: 0, bytes_received: 0n, expires_at: 0n });
+}
+
+function checkHash(): void {
+  if (!selfCheck()) trap('forever: the SHA-256 block function gives wrong digests; this module was not built by canister/scripts/build.ts');
+}
+
 const M = foreverMethods(IDL);
+const encodeChunkReceipt = chunkReceiptEncoder(IDL.encode, M.put_chunk.ret);
 const manual = { manual: true } as const;
 const SWEEP_INTERVAL_SECONDS = 60;
 
-/** Keys and values are already bytes: no serializer work (see DESIGN.md on stableJson's cost). */
+/** Keys and values are already bytes: no serializer work (azle's stableJson costs seconds per MiB). */
 const raw = { toBytes: (b: Uint8Array): Uint8Array => b, fromBytes: (b: Uint8Array): Uint8Array => b };
 
 function stableKV(memoryId: number): KV {
@@ -137,14 +166,21 @@ function errText(e: unknown): string {
  * already wrote; then it is rethrown and the message traps, so the IC rolls
  * every write back.
  */
-function serve(name: ForeverMethodName, run: (env: Env, args: any[]) => unknown, onBadArgs?: () => unknown): void {
+function serve(
+  name: ForeverMethodName,
+  run: (env: Env, args: any[]) => unknown,
+  onBadArgs?: () => unknown,
+  fast?: (arg: Uint8Array) => unknown[] | undefined,
+  fastOk?: (ok: any) => Uint8Array,
+): void {
   const spec: MethodSpec = M[name];
   const isUpdate = !spec.query;
   current = { method: name, last: performanceCounter(0), phases: [] };
   const start = current.last;
   let args: any[];
   try {
-    args = IDL.decode(spec.args, msgArgData());
+    const arg = msgArgData();
+    args = (fast && fast(arg)) || IDL.decode(spec.args, arg);
   } catch (e) {
     const value = onBadArgs ? onBadArgs() : { Err: { InvalidArgument: `malformed arguments: ${errText(e)}` } };
     msgReply(IDL.encode([spec.ret], [value]));
@@ -155,15 +191,16 @@ function serve(name: ForeverMethodName, run: (env: Env, args: any[]) => unknown,
   const s = svc();
   s.wrote = false;
   let value: unknown;
+  let okValue: unknown;
   try {
-    const ok = run(makeEnv(msgCaller()), args);
-    value = onBadArgs ? ok : { Ok: ok };
+    okValue = run(makeEnv(msgCaller()), args);
+    value = onBadArgs ? okValue : { Ok: okValue };
   } catch (e) {
     if (e instanceof Fail && (!s.wrote || e.keep)) value = { Err: e.error };
     else throw e;
   }
   phase('execute');
-  const reply = IDL.encode([spec.ret], [value]);
+  const reply = fastOk && 'Ok' in (value as object) ? fastOk(okValue) : IDL.encode([spec.ret], [value]);
   phase('encode');
   msgReply(reply);
   if (isUpdate) {
@@ -176,12 +213,16 @@ export default class {
   // No init argument; `manual` so an empty argument (no Candid header) installs too.
   @init([], manual)
   init(): void {
+    checkHash();
+    warmReplies();
     svc();
     startTimers();
   }
 
   @postUpgrade([], manual)
   postUpgrade(): void {
+    checkHash();
+    warmReplies();
     svc();
     startTimers();
   }
@@ -217,6 +258,22 @@ export default class {
     serve('verify_presence', (env, a) => svc().verify_presence(env, a[0], a[1]));
   }
 
+  @update(M.delete_memory.args, M.delete_memory.ret, manual)
+  delete_memory(): void {
+    serve('delete_memory', (env, a) => svc().delete_memory(env, a[0]));
+  }
+
+  // Thumbnails
+  @update(M.set_thumbnail.args, M.set_thumbnail.ret, manual)
+  set_thumbnail(): void {
+    serve('set_thumbnail', (env, a) => svc().set_thumbnail(env, a[0], a[1]));
+  }
+
+  @query(M.get_thumbnail.args, M.get_thumbnail.ret, manual)
+  get_thumbnail(): void {
+    serve('get_thumbnail', (env, a) => svc().get_thumbnail(env, a[0]));
+  }
+
   // Chunked uploads
   @update(M.begin_asset_upload.args, M.begin_asset_upload.ret, manual)
   begin_asset_upload(): void {
@@ -225,7 +282,7 @@ export default class {
 
   @update(M.put_chunk.args, M.put_chunk.ret, manual)
   put_chunk(): void {
-    serve('put_chunk', (env, a) => svc().put_chunk(env, a[0], a[1], a[2]));
+    serve('put_chunk', (env, a) => svc().put_chunk(env, a[0], a[1], a[2]), undefined, readPutChunkArgs, encodeChunkReceipt);
   }
 
   @update(M.commit_asset.args, M.commit_asset.ret, manual)
@@ -320,6 +377,27 @@ export default class {
   @query(M.check_invariants.args, M.check_invariants.ret, manual)
   check_invariants(): void {
     serve('check_invariants', (env) => svc().check_invariants(env));
+  }
+
+  @query(M.sha256_parts.args, M.sha256_parts.ret, manual)
+  sha256_parts(): void {
+    serve(
+      'sha256_parts',
+      (env, a) => {
+        svc().requireAdmin(env);
+        const bytes = (b: Uint8Array | number[]): Uint8Array => (b instanceof Uint8Array ? b : Uint8Array.from(b));
+        let h: Sha256;
+        try {
+          h = a[0].length ? Sha256.restore(bytes(a[0][0])) : new Sha256();
+        } catch {
+          throw new Fail({ InvalidArgument: 'state is not a saved SHA-256 state' });
+        }
+        for (const part of a[1] as Uint8Array[]) h.update(bytes(part));
+        return { state: h.save(), digest: h.digest() };
+      },
+      undefined,
+      readHashPartsArgs,
+    );
   }
 
   @query(M.last_call_profile.args, M.last_call_profile.ret, manual)

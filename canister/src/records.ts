@@ -1,10 +1,12 @@
 // The records the canister keeps in stable memory and their compact binary
 // encodings (see codec.ts). Every record starts with a version byte so a later
 // release can migrate lazily on read.
+import { MAX_ACTIVE_UPLOADS, MAX_CHUNK_BYTES, MAX_FILE_BYTES, MEMORY_TYPE_VARIANTS, MiB, UPLOAD_SESSION_TTL_MS, type MemoryTypeVariant } from '../../contract';
 import { Reader, Writer } from './codec';
 
-export const MEMORY_TYPES = ['Image', 'Video', 'Audio', 'Document', 'Note'] as const;
-export type MemoryTypeName = (typeof MEMORY_TYPES)[number];
+/** The Candid variant names, in the order their index is stored in memory records (never reorder). */
+export const MEMORY_TYPES = MEMORY_TYPE_VARIANTS;
+export type MemoryTypeName = MemoryTypeVariant;
 
 export interface MetadataRecord {
   title: string;
@@ -22,7 +24,7 @@ export interface MemoryRecord {
   updatedAt: bigint;
 }
 
-/** A committed asset. Its chunks stay where the upload session wrote them (`blob` = session id). */
+/** A committed asset. Its chunks stay where the upload session wrote them (`blob` = session id), possibly shared by other memories of the owner (BlobRecord). */
 export interface AssetRecord {
   sha256: Uint8Array;
   size: bigint;
@@ -30,6 +32,27 @@ export interface AssetRecord {
   chunkSize: number;
   committedAt: bigint;
   blob: Uint8Array;
+}
+
+/**
+ * Bytes an owner stored once (key: the blob id, the id of the session that
+ * uploaded them), with the number of the owner's assets that point at them.
+ * Assets committed before blob records existed have none: they count as one
+ * reference.
+ */
+export interface BlobRecord {
+  owner: Uint8Array;
+  sha256: Uint8Array;
+  size: bigint;
+  chunkCount: number;
+  chunkSize: number;
+  refs: number;
+}
+
+export interface ThumbnailRecord {
+  mimeType: string;
+  sha256: Uint8Array;
+  bytes: Uint8Array;
 }
 
 export interface GalleryRecord {
@@ -154,6 +177,26 @@ export function decodeAsset(b: Uint8Array): AssetRecord {
   return { sha256: r.raw(32), size: r.u64(), chunkCount: r.u32(), chunkSize: r.u32(), committedAt: r.u64(), blob: r.raw(16) };
 }
 
+export function encodeBlob(b: BlobRecord): Uint8Array {
+  return new Writer(96).u8(V1).bytes(b.owner).raw(b.sha256).u64(b.size).u32(b.chunkCount).u32(b.chunkSize).u32(b.refs).done();
+}
+
+export function decodeBlob(b: Uint8Array): BlobRecord {
+  const r = new Reader(b);
+  version(r, 'blob');
+  return { owner: r.bytes(), sha256: r.raw(32), size: r.u64(), chunkCount: r.u32(), chunkSize: r.u32(), refs: r.u32() };
+}
+
+export function encodeThumbnail(t: ThumbnailRecord): Uint8Array {
+  return new Writer(48 + t.bytes.length).u8(V1).text(t.mimeType).raw(t.sha256).bytes(t.bytes).done();
+}
+
+export function decodeThumbnail(b: Uint8Array): ThumbnailRecord {
+  const r = new Reader(b);
+  version(r, 'thumbnail');
+  return { mimeType: r.text(), sha256: r.raw(32), bytes: r.bytes() };
+}
+
 export function encodeGallery(g: GalleryRecord): Uint8Array {
   const w = new Writer(64 + g.memoryIds.length * 16).u8(V1).text(g.title).optText(g.description).u32(g.memoryIds.length);
   for (const id of g.memoryIds) w.raw(id);
@@ -245,15 +288,15 @@ export function decodeProof(b: Uint8Array): ProofRecord {
   return { principal: r.bytes(), expiresAt: r.u64() };
 }
 
-export const MiB = 1024 * 1024;
+export { MiB };
 
 export function defaultConfig(): ConfigRecord {
   return {
-    // "100 MB" per file, read as 100 MiB: exactly 100 chunks of 1 MiB.
-    maxFileSize: BigInt(100 * MiB),
-    chunkSize: MiB,
-    sessionTtlSeconds: 30 * 60,
-    maxLiveSessions: 3,
+    // 100 MiB per file: exactly 100 chunks of 1 MiB.
+    maxFileSize: BigInt(MAX_FILE_BYTES),
+    chunkSize: MAX_CHUNK_BYTES,
+    sessionTtlSeconds: UPLOAD_SESSION_TTL_MS / 1000,
+    maxLiveSessions: MAX_ACTIVE_UPLOADS,
     defaultQuotaBytes: 10n * 1024n * BigInt(MiB),
     sessionCounter: 0n,
     storedBytes: 0n,

@@ -2,10 +2,24 @@
 // upload's running hash can be saved in stable memory after every chunk and
 // resumed by a later message or after an upgrade.
 //
-// The block function (sha256-compress.ts) is generated fully unrolled for
-// QuickJS, an interpreter that pays per bytecode; see
-// canister/scripts/gen-sha256-compress.ts.
-import { compress } from './sha256-compress';
+// The block function is pluggable. Inside the canister it is the module's
+// native one (native-hash.ts, installed by index.ts); the JavaScript one
+// (sha256-compress.ts, generated fully unrolled for QuickJS, see
+// canister/scripts/gen-sha256-compress.ts) is the fallback the unit tests run
+// under Node.
+import { compress as jsCompress } from './sha256-compress';
+
+/** Compresses the 64-byte blocks of `d[off, off + 64 * blocks)` into the state `h` (eight int32 words). */
+export type BlockFunction = (h: Int32Array, d: Uint8Array, off: number, blocks: number) => void;
+
+let compress: BlockFunction = jsCompress;
+
+/** Replaces the block function every Sha256 uses from now on. */
+export function useBlockFunction(f: BlockFunction): void {
+  compress = f;
+}
+
+export { jsCompress };
 
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 

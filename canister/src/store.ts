@@ -2,7 +2,8 @@
 // each is an azle StableBTreeMap with raw serializers (index.ts); in Node unit
 // tests an in-memory sorted map. Keys are built here so that related entries
 // share a prefix (owner, blob) and numeric parts sort (big-endian).
-import { concatBytes, u32be, u64be, utf8 } from './codec';
+import { concatBytes, u32be, u64be } from './bytes';
+import { utf8 } from './codec';
 
 export interface KV {
   get(key: Uint8Array): Uint8Array | undefined;
@@ -31,6 +32,14 @@ export const MAP_IDS = {
   finished: 11,
   proofs: 12,
   proofExpiry: 13,
+  /** Blob id -> BlobRecord: bytes an owner stored once, with their reference count. */
+  blobs: 14,
+  /** ownerKey ++ sha256 -> blob id: the owner's bytes by content, for storing them once. */
+  blobIndex: 15,
+  /** memoryKey -> ThumbnailRecord. */
+  thumbnails: 16,
+  /** memoryKey -> u32 position in the owner's memory index (so a deletion finds its slot). */
+  memorySeq: 17,
 } as const;
 
 export type TableName = keyof typeof MAP_IDS;
@@ -42,6 +51,8 @@ export const WORK = {
   live: 1,
   /** A session that ended (cancelled, expired, failed): free its remaining chunks. */
   free: 2,
+  /** A blob no memory uses any more (key: blob id): free its chunks; the value's u32 after the kind is how many are left. */
+  freeBlob: 3,
 } as const;
 
 export const CONFIG_KEY = new Uint8Array([0]);
@@ -56,6 +67,7 @@ export const indexKey = (owner: Uint8Array, seq: number): Uint8Array => concatBy
 export const idempotencyKey = (owner: Uint8Array, key: string): Uint8Array => concatBytes(ownerKey(owner), utf8(key));
 export const chunkKey = (blob: Uint8Array, index: number): Uint8Array => concatBytes(blob, u32be(index));
 export const finishedKey = (finishedAt: bigint, sessionId: Uint8Array): Uint8Array => concatBytes(u64be(finishedAt), sessionId);
+export const blobIndexKey = (owner: Uint8Array, sha256: Uint8Array): Uint8Array => concatBytes(ownerKey(owner), sha256);
 export const proofExpiryKey = (expiresAt: bigint, nonce: string): Uint8Array => concatBytes(u64be(expiresAt), utf8(nonce));
 
 /** An in-memory KV ordered like StableBTreeMap (lexicographic bytes); for Node tests. */

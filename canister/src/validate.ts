@@ -1,42 +1,12 @@
 // Validation of everything a caller sends, before any write. Pure functions.
+import { isUuid as isContractUuid, MAX_GALLERY_MEMORIES, parseUuid, TEXT_LIMITS } from '../../contract';
 import { utf8 } from './codec';
 import { invalid } from './errors';
 
-/** Value of a lowercase hex digit's char code, or -1. */
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-/**
- * The 16 bytes of a lowercase, hyphenated UUID with the RFC 9562 variant and
- * a version 1-8 (v7 preferred by the client), or undefined. One pass, no
- * regex or parseInt: it runs for every id of every presence query.
- */
-export function parseUuid(s: string): Uint8Array | undefined {
-  if (typeof s !== 'string' || s.length !== 36) return undefined;
-  const out = new Uint8Array(16);
-  let j = 0;
-  for (let i = 0; i < 36; i++) {
-    const c = s.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 45) return undefined;
-      continue;
-    }
-    const v = hexValue(c);
-    if (v < 0) return undefined;
-    if (j & 1) out[j >> 1] |= v;
-    else out[j >> 1] = v << 4;
-    j++;
-  }
-  const version = out[6] >> 4;
-  if (version < 1 || version > 8 || (out[8] & 0xc0) !== 0x80) return undefined;
-  return out;
-}
+export { parseUuid };
 
 export function isUuid(s: string): boolean {
-  return parseUuid(s) !== undefined;
+  return isContractUuid(s);
 }
 
 /** The 16 bytes of a canonical UUID, or InvalidArgument. */
@@ -74,14 +44,14 @@ export function checkText(s: string, what: string, maxBytes: number, opts: { all
 }
 
 export const LIMITS = {
-  title: 512,
-  description: 8192,
-  tags: 50,
-  tag: 64,
-  fileName: 255,
-  mimeType: 255,
-  idempotencyKey: 128,
-  galleryMemories: 10_000,
+  title: TEXT_LIMITS.title,
+  description: TEXT_LIMITS.description,
+  tags: TEXT_LIMITS.tags,
+  tag: TEXT_LIMITS.tag,
+  fileName: TEXT_LIMITS.fileName,
+  mimeType: TEXT_LIMITS.mimeType,
+  idempotencyKey: TEXT_LIMITS.idempotencyKey,
+  galleryMemories: MAX_GALLERY_MEMORIES,
   presenceIds: 1_000,
   verifyIds: 100,
   pageDefault: 20,

@@ -1,6 +1,6 @@
 // Users (one per principal) and cookie sessions.
 import { v7 as uuidv7 } from 'uuid';
-import type { SessionUser } from '../http/env.js';
+import type { SessionUser } from './session-user.js';
 import type { ServiceContext } from '../services/context.js';
 import { toIso } from '../services/time.js';
 import { hashToken, newSessionToken } from './tokens.js';

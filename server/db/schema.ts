@@ -6,9 +6,9 @@
 // - booleans: integer 0/1 (better-sqlite3 cannot bind JS booleans);
 // - JSON: `jsonb` on PostgreSQL, text on SQLite; written as JSON text.
 import type { Generated, Insertable, Selectable } from 'kysely';
+import type { MemoryType } from '../../contract/index.js';
 
-export const MEMORY_TYPES = ['image', 'video', 'audio', 'document', 'note'] as const;
-export type MemoryType = (typeof MEMORY_TYPES)[number];
+export { MEMORY_TYPES, type MemoryType } from '../../contract/index.js';
 export const ARTIFACTS = ['metadata', 'asset'] as const;
 export type Artifact = (typeof ARTIFACTS)[number];
 export const BACKENDS = ['neon', 'blob', 'icp', 'ipfs'] as const;
@@ -45,6 +45,27 @@ export interface MemoriesTable {
   title: string | null;
   description: string | null;
   metadata: string;
+  /** The folder the memory is in, if any (at most one). */
+  folder_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface FoldersTable {
+  user_id: string;
+  id: string;
+  title: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MemoryThumbnailsTable {
+  user_id: string;
+  memory_id: string;
+  mime_type: string;
+  bytes: Uint8Array;
+  /** Hex SHA-256 of `bytes`: the ETag. */
+  sha256: string;
   created_at: string;
   updated_at: string;
 }
@@ -132,9 +153,12 @@ export interface Database {
   upload_queue: UploadQueueTable;
   storage_usage: StorageUsageTable;
   store_forever_ops: StoreForeverOpsTable;
+  folders: FoldersTable;
+  memory_thumbnails: MemoryThumbnailsTable;
 }
 
 export type MemoryRow = Selectable<MemoriesTable>;
+export type FolderRow = Selectable<FoldersTable>;
 export type GalleryRow = Selectable<GalleriesTable>;
 export type EdgeRow = Selectable<StorageEdgesTable>;
 export type NewEdge = Insertable<StorageEdgesTable>;

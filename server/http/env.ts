@@ -1,10 +1,7 @@
 // Hono environment shared by every route: what middleware puts on the context.
-export interface SessionUser {
-  /** Server-side user id (UUID). */
-  id: string;
-  /** The Internet Identity principal (textual) the session was opened for. */
-  principal: string;
-}
+import type { SessionUser } from '../auth/session-user.js';
+
+export type { SessionUser };
 
 export interface AppEnv {
   Variables: {

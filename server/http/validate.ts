@@ -9,10 +9,14 @@ import { ApiError } from '../errors.js';
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
+/** "title is longer than 512 bytes; metadata: expected record": a message that already names its field is not prefixed again. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`)
+    .map((i) => {
+      const where = i.path.length ? i.path.join('.') : 'body';
+      return i.message.startsWith(`${where} `) ? i.message : `${where}: ${i.message}`;
+    })
     .join('; ');
 }
 

@@ -6,6 +6,7 @@
 import { Actor, AnonymousIdentity, HttpAgent, type ActorSubclass, type Identity } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 import { foreverIdlFactory, VERIFY_PRESENCE_MAX_IDS, type ForeverService } from './forever-idl.js';
+import { toHex } from '../bytes.js';
 import { IcUnavailableError, type IcMemoryPresence, type PresenceVerifier, type PrincipalResolver } from './types.js';
 
 export interface CanisterClientOptions {
@@ -17,8 +18,6 @@ export interface CanisterClientOptions {
   /** Transport for the agent (default global fetch). */
   fetch?: typeof fetch;
 }
-
-const toHex = (b: Uint8Array | number[]): string => Buffer.from(b as Uint8Array).toString('hex');
 
 export function createCanisterAdapters(options: CanisterClientOptions): { principalResolver: PrincipalResolver; presenceVerifier: PresenceVerifier } {
   // Agents are created on first use: the IC may start after the server.

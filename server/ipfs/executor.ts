@@ -8,7 +8,7 @@
 // same one. The result is an `ipfs` storage edge of the memory; a failure
 // writes only that edge, never the memory's ICP or blob state.
 import { createHash, randomUUID } from 'node:crypto';
-import type { BlobStore } from '../blob/blob-store.js';
+import type { BlobStore } from '../blob-copy/blob-store.js';
 import type { Logger } from '../logging.js';
 import { toIso } from '../services/time.js';
 import { claimDueJobs, finishJob, recordAttempt, saveProviderPayment } from './jobs.js';

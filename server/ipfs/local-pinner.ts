@@ -1,6 +1,6 @@
 // The embedded pinner: real UnixFS CIDs (kubo's for the same profile), blocks
 // kept in the blob store, served by this server's /ipfs/<cid> gateway.
-import type { BlobStore } from '../blob/blob-store.js';
+import type { BlobStore } from '../blob-copy/blob-store.js';
 import { PinError, type CidProfile, type Pinner, type PinRequest, type PinResult } from './pinner.js';
 import { blobBlockstore, importFile } from './unixfs.js';
 

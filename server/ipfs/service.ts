@@ -1,7 +1,7 @@
 // Everything IPFS, built once from the server's parts: the ledger and its
 // facilitator (or a real facilitator by URL), the broker's payments, the
 // pinner the configuration names, and the executor the queue worker runs.
-import type { BlobStore } from '../blob/blob-store.js';
+import type { BlobStore } from '../blob-copy/blob-store.js';
 import type { ServiceContext } from '../services/context.js';
 import { resolveIpfsConfig, type IpfsConfig, type ResolvedIpfsConfig } from './config.js';
 import { IpfsExecutor } from './executor.js';

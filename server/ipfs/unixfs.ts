@@ -6,7 +6,7 @@ import { exporter } from 'ipfs-unixfs-exporter';
 import { importBytes } from 'ipfs-unixfs-importer';
 import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
-import type { BlobStore } from '../blob/blob-store.js';
+import type { BlobStore } from '../blob-copy/blob-store.js';
 import type { CidProfile } from './pinner.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

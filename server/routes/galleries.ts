@@ -5,7 +5,6 @@
 //   GET  /api/galleries/:id/presence
 //   GET  /api/galleries/presence?ids=a,b and POST /api/galleries/presence {ids}   batch
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { ServerDeps } from '../deps.js';
 import { notFound } from '../errors.js';
@@ -14,7 +13,6 @@ import { validate } from '../http/validate.js';
 import { galleryInput, idBatch, idListQuery, idParam, listQuery, MAX_GALLERY_PRESENCE_IDS } from '../schemas.js';
 import { getGallery, galleryMemoryIds, listGalleries, upsertGallery } from '../services/galleries.js';
 import { galleriesPresence } from '../services/presence.js';
-import { jsonBodyLimit } from './limits.js';
 
 const memberQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -26,7 +24,7 @@ export function galleryRoutes(deps: ServerDeps) {
     .get('/presence', validate('query', idListQuery(MAX_GALLERY_PRESENCE_IDS)), async (c) => {
       return c.json({ galleries: await galleriesPresence(deps, c.get('user').id, c.req.valid('query').ids) });
     })
-    .post('/presence', bodyLimit(jsonBodyLimit(16 * 1024)), validate('json', idBatch(MAX_GALLERY_PRESENCE_IDS)), async (c) => {
+    .post('/presence', validate('json', idBatch(MAX_GALLERY_PRESENCE_IDS)), async (c) => {
       return c.json({ galleries: await galleriesPresence(deps, c.get('user').id, c.req.valid('json').ids) });
     })
     .get('/', validate('query', listQuery), async (c) => {
@@ -36,7 +34,7 @@ export function galleryRoutes(deps: ServerDeps) {
       const presence = new Map((await galleriesPresence(deps, userId, page.galleries.map((g) => g.id))).map((p) => [p.gallery_id, p]));
       return c.json({ ...page, galleries: page.galleries.map((g) => ({ ...g, presence: presence.get(g.id) ?? null })) });
     })
-    .put('/:id', bodyLimit(jsonBodyLimit(8 * 1024 * 1024)), validate('param', idParam), validate('json', galleryInput), async (c) => {
+    .put('/:id', validate('param', idParam), validate('json', galleryInput), async (c) => {
       const { id } = c.req.valid('param');
       const { gallery, created } = await upsertGallery(deps, c.get('user').id, id, c.req.valid('json'));
       return c.json({ gallery, created }, created ? 201 : 200);

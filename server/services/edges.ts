@@ -54,6 +54,8 @@ async function unconfirmedIcpEdges(verifier: PresenceVerifier, principal: string
     if (!p) return true;
     if (e.artifact === 'metadata') return !p.metadata_present;
     if (!p.asset_present) return true;
+    // A hash or size the client states must be the canister's: usage counts ICP bytes from it.
+    if (e.size != null && p.size !== null && p.size !== e.size) return true;
     return e.content_hash != null && p.sha256 !== null && p.sha256 !== e.content_hash;
   });
 }

@@ -4,6 +4,10 @@ import type { MemoryType } from '../db/schema.js';
 
 export type StorageStatus = 'stored_forever' | 'partially_stored' | 'web2_only';
 
+/** The library's `status` filter: the overall status, plus memories with a failed copy. */
+export const LIBRARY_STATUSES = ['stored_forever', 'partially_stored', 'web2_only', 'failed'] as const;
+export type LibraryStatus = (typeof LIBRARY_STATUSES)[number];
+
 export interface MemoryFlags {
   memory_type: MemoryType;
   meta_neon: boolean;

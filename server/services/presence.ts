@@ -27,8 +27,26 @@ export interface GalleryPresence {
   storage_status: StorageStatus;
 }
 
-const flag = (backend: string, artifact: string) =>
+export const flag = (backend: string, artifact: string) =>
   sql<number>`max(case when e.backend = ${backend} and e.artifact = ${artifact} and e.present = 1 then 1 else 0 end)`;
+
+/** A memory's presence from its aggregated edge flags (0/1 as the engines return them). */
+export function presenceOf(r: { memory_id: string; memory_type: MemoryType; asset_blob: unknown; meta_icp: unknown; asset_icp: unknown }): MemoryPresence {
+  const f = {
+    memory_type: r.memory_type,
+    meta_neon: true, // the row itself is the Web2 metadata
+    asset_blob: Number(r.asset_blob) === 1,
+    meta_icp: Number(r.meta_icp) === 1,
+    asset_icp: Number(r.asset_icp) === 1,
+  };
+  const overall = memoryStatus(f);
+  return {
+    memory_id: r.memory_id,
+    ...f,
+    storage_status: { neon: f.meta_neon, blob: f.asset_blob, icp: overall === 'stored_forever', icp_partial: overall === 'partially_stored' },
+    overall_status: overall,
+  };
+}
 
 export async function memoriesPresence(ctx: ServiceContext, userId: string, ids: readonly string[]): Promise<MemoryPresence[]> {
   const out: MemoryPresence[] = [];
@@ -47,22 +65,7 @@ export async function memoriesPresence(ctx: ServiceContext, userId: string, ids:
       .where('m.id', 'in', part)
       .groupBy(['m.id', 'm.memory_type'])
       .execute();
-    for (const r of rows) {
-      const f = {
-        memory_type: r.memory_type,
-        meta_neon: true, // the row itself is the Web2 metadata
-        asset_blob: Number(r.asset_blob) === 1,
-        meta_icp: Number(r.meta_icp) === 1,
-        asset_icp: Number(r.asset_icp) === 1,
-      };
-      const overall = memoryStatus(f);
-      out.push({
-        memory_id: r.memory_id,
-        ...f,
-        storage_status: { neon: f.meta_neon, blob: f.asset_blob, icp: overall === 'stored_forever', icp_partial: overall === 'partially_stored' },
-        overall_status: overall,
-      });
-    }
+    for (const r of rows) out.push(presenceOf(r));
   }
   const order = new Map(ids.map((id, i) => [id, i]));
   return out.sort((a, b) => (order.get(a.memory_id) ?? 0) - (order.get(b.memory_id) ?? 0));
@@ -95,8 +98,8 @@ export async function galleriesPresence(ctx: ServiceContext, userId: string, gal
     .select([
       'pm.gallery_id as gallery_id',
       sql<number>`count(*)`.as('total'),
-      sql<number>`sum(case when pm.meta_icp = 1 and (pm.asset_icp = 1 or pm.memory_type = 'note') then 1 else 0 end)`.as('complete'),
-      sql<number>`sum(case when pm.meta_icp = 1 or pm.asset_icp = 1 then 1 else 0 end)`.as('any_icp'),
+      COMPLETE_SQL.as('complete'),
+      ANY_ICP_SQL.as('any_icp'),
     ])
     .groupBy('pm.gallery_id');
 
@@ -113,19 +116,27 @@ export async function galleriesPresence(ctx: ServiceContext, userId: string, gal
     .where('g.id', 'in', ids)
     .execute();
 
-  return rows.map((r) => {
-    const total = Number(r.total);
-    const complete = Number(r.complete);
-    const anyIcp = Number(r.any_icp);
-    return {
-      gallery_id: r.gallery_id,
-      total_memories: total,
-      icp_complete_memories: complete,
-      icp_any_memories: anyIcp,
-      icp_complete: total > 0 && complete === total,
-      icp_any: anyIcp > 0,
-      icp_complete_percentage: completePercentage(total, complete),
-      storage_status: galleryStatus(total, complete, anyIcp),
-    };
-  });
+  return rows.map((r) => ({ gallery_id: r.gallery_id, ...presenceSummary(r) }));
 }
+
+export type PresenceSummary = Omit<GalleryPresence, 'gallery_id'>;
+
+/** Counts of a set of memories (a gallery, a folder) as the API reports them. */
+export function presenceSummary(r: { total: unknown; complete: unknown; any_icp: unknown }): PresenceSummary {
+  const total = Number(r.total);
+  const complete = Number(r.complete);
+  const anyIcp = Number(r.any_icp);
+  return {
+    total_memories: total,
+    icp_complete_memories: complete,
+    icp_any_memories: anyIcp,
+    icp_complete: total > 0 && complete === total,
+    icp_any: anyIcp > 0,
+    icp_complete_percentage: completePercentage(total, complete),
+    storage_status: galleryStatus(total, complete, anyIcp),
+  };
+}
+
+/** Per-memory ICP flags aggregated per set: the SQL both galleries and folders sum over. */
+export const COMPLETE_SQL = sql<number>`sum(case when pm.meta_icp = 1 and (pm.asset_icp = 1 or pm.memory_type = 'note') then 1 else 0 end)`;
+export const ANY_ICP_SQL = sql<number>`sum(case when pm.meta_icp = 1 or pm.asset_icp = 1 then 1 else 0 end)`;

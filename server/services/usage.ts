@@ -103,7 +103,14 @@ export async function incrementStoreForeverCount(
 }
 
 export interface UsageView {
+  /** Bytes of the blob copy counted against the quota (accepted uploads, stored or queued). */
   total_bytes: number;
+  /** Of those, bytes whose blob copy is stored. */
+  blob_bytes: number;
+  /** Bytes of the assets recorded on the Internet Computer (present `icp` asset edges, sizes the canister confirmed). */
+  icp_bytes: number;
+  icp_assets: number;
+  memory_count: number;
   total_sources: number;
   pending_bytes: number;
   quota_bytes: number;
@@ -122,8 +129,28 @@ export async function getUsage(ctx: ServiceContext, userId: string): Promise<Usa
     .where('user_id', '=', userId)
     .where('status', 'in', ['pending', 'processing'])
     .executeTakeFirstOrThrow();
+  const stored = await ctx.db
+    .selectFrom('storage_edges')
+    .select([
+      sql<number>`coalesce(sum(case when backend = 'blob' then size else 0 end), 0)`.as('blob_bytes'),
+      sql<number>`coalesce(sum(case when backend = 'icp' then size else 0 end), 0)`.as('icp_bytes'),
+      sql<number>`coalesce(sum(case when backend = 'icp' then 1 else 0 end), 0)`.as('icp_assets'),
+    ])
+    .where('user_id', '=', userId)
+    .where('artifact', '=', 'asset')
+    .where('present', '=', 1)
+    .executeTakeFirstOrThrow();
+  const memories = await ctx.db
+    .selectFrom('memories')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
   return {
     total_bytes: row?.total_bytes ?? 0,
+    blob_bytes: Number(stored.blob_bytes),
+    icp_bytes: Number(stored.icp_bytes),
+    icp_assets: Number(stored.icp_assets),
+    memory_count: Number(memories.n),
     total_sources: row?.total_sources ?? 0,
     pending_bytes: Number(pending.bytes),
     quota_bytes: ctx.quotas.maxBytes,

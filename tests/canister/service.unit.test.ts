@@ -7,7 +7,7 @@ import { Fail } from '../../canister/src/errors';
 import { ForeverService, type Env, WORK_BUDGET } from '../../canister/src/service';
 import { Sha256 } from '../../canister/src/sha256';
 import { memoryTables } from '../../canister/src/store';
-import { chunkLength, expectedChunkCount, newSessionId } from '../../canister/src/uploads';
+import { chunkLength, expectedChunkCount, newSessionId } from '../../canister/src/upload-rules';
 import { isUuid, uuidBytes, uuidText } from '../../canister/src/validate';
 
 const alice = Principal.fromUint8Array(new Uint8Array(29).fill(1));

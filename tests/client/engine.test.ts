@@ -2,10 +2,10 @@
 // faults (the local-IC suite runs the same engine against the real canister).
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { enqueue } from '../../src/lib/upload/enqueue';
-import { AuthRequiredError, CanisterError, HttpStatusError } from '../../src/lib/upload/errors';
-import type { EdgeRecorder } from '../../src/lib/upload/ports';
-import type { EngineEvent } from '../../src/lib/upload/engine';
+import { enqueue } from '../../src/lib/upload/runtime/enqueue';
+import { AuthRequiredError, CanisterError, HttpStatusError } from '../../src/lib/upload/core/errors';
+import type { EdgeRecorder } from '../../src/lib/upload/core/ports';
+import type { EngineEvent } from '../../src/lib/upload/runtime/engine';
 import { FakeCanister } from './support/fake-canister';
 import { FAST, freshStore, makeEngine, ManualClock, randomBlob, RecordingRecorder } from './support/engine-harness';
 

@@ -2,8 +2,9 @@
 // not keep the others from being queued, nor the queued ones from draining.
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { enqueue, StorageQuotaError } from '../../src/lib/upload/enqueue';
-import { enqueueFiles } from '../../src/lib/upload/enqueue-files';
+import { enqueue } from '../../src/lib/upload/runtime/enqueue';
+import { StorageQuotaError } from '../../src/lib/upload/adapters/browser-storage';
+import { enqueueFiles } from '../../src/lib/upload/core/enqueue-files';
 import { freshStore, randomBlob } from './support/engine-harness';
 
 const file = (name: string, size: number) => Object.assign(randomBlob(size), { name });

@@ -2,9 +2,9 @@
 // after a deploy) is the page's fault: items wait and retry. A Blob that can
 // no longer be read (NotReadableError: the file is gone) fails the item.
 import { describe, expect, it } from 'vitest';
-import { enqueue } from '../../src/lib/upload/enqueue';
-import { classifyError, HasherUnavailableError, userMessage } from '../../src/lib/upload/errors';
-import { inlineHasher, reusableHasher, WorkerHasher, type Hasher } from '../../src/lib/upload/hasher';
+import { enqueue } from '../../src/lib/upload/runtime/enqueue';
+import { classifyError, HasherUnavailableError, userMessage } from '../../src/lib/upload/core/errors';
+import { inlineHasher, reusableHasher, WorkerHasher, type Hasher } from '../../src/lib/upload/adapters/hasher';
 import { FakeCanister } from './support/fake-canister';
 import { freshStore, makeEngine, ManualClock, randomBlob } from './support/engine-harness';
 

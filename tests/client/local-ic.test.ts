@@ -7,11 +7,11 @@ import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idlFactory } from '../../src/declarations/forever/forever.did.js';
-import { createBrowserEngine } from '../../src/lib/upload/browser-engine';
-import type { EngineConfig } from '../../src/lib/upload/engine';
-import { enqueue } from '../../src/lib/upload/enqueue';
-import { inlineHasher } from '../../src/lib/upload/hasher';
-import type { QueueStore } from '../../src/lib/upload/queue-store';
+import { createBrowserEngine } from '../../src/lib/upload/runtime/browser-engine';
+import type { EngineConfig } from '../../src/lib/upload/runtime/engine';
+import { enqueue } from '../../src/lib/upload/runtime/enqueue';
+import { inlineHasher } from '../../src/lib/upload/adapters/hasher';
+import type { QueueStore } from '../../src/lib/upload/adapters/queue-store';
 import { freshStore } from './support/engine-harness';
 import { cookieFetch, signIn, startLocalStack, type LocalStack } from './support/local-stack';
 

@@ -1,15 +1,16 @@
 // Pure modules of the upload engine: state machine, backoff, circuit breaker,
 // speed/ETA, chunk arithmetic, error classification.
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, canRetry, DEFAULT_BACKOFF } from '../../src/lib/upload/backoff';
-import { chunkCount, chunkRange, missingChunks } from '../../src/lib/upload/chunks';
-import { CircuitBreaker } from '../../src/lib/upload/circuit-breaker';
-import { AuthRequiredError, CanisterError, classifyError, HttpStatusError, userMessage } from '../../src/lib/upload/errors';
-import { Drainer, LocalLock } from '../../src/lib/upload/drainer';
-import type { DrainReport, UploadEngine } from '../../src/lib/upload/engine';
-import { InvalidTransitionError, transition, type MachineState } from '../../src/lib/upload/machine';
-import { eta, receivedBytes, SpeedMeter } from '../../src/lib/upload/progress';
-import { checkQuota, EmptyFileError, FileTooLargeError, memoryTypeFor, newQueueItem, requestPersistence, StorageQuotaError } from '../../src/lib/upload/enqueue';
+import { backoffDelay, canRetry, DEFAULT_BACKOFF } from '../../src/lib/upload/core/full-jitter-backoff';
+import { chunkCount, chunkRange, missingChunks } from '../../src/lib/upload/core/chunks';
+import { CircuitBreaker } from '../../src/lib/upload/core/circuit-breaker';
+import { AuthRequiredError, CanisterError, classifyError, HttpStatusError, userMessage } from '../../src/lib/upload/core/errors';
+import { Drainer, LocalLock } from '../../src/lib/upload/runtime/drainer';
+import type { DrainReport, UploadEngine } from '../../src/lib/upload/runtime/engine';
+import { InvalidTransitionError, transition, type MachineState } from '../../src/lib/upload/core/machine';
+import { eta, receivedBytes, SpeedMeter } from '../../src/lib/upload/core/progress';
+import { checkQuota, requestPersistence, StorageQuotaError } from '../../src/lib/upload/adapters/browser-storage';
+import { EmptyFileError, FileTooLargeError, memoryTypeFor, newQueueItem } from '../../src/lib/upload/core/queue-item';
 
 const at = (state: MachineState['state'], resumeAt: MachineState['resumeAt'] = null): MachineState => ({ state, resumeAt });
 

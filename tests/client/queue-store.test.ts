@@ -3,9 +3,10 @@
 // an upload (one per confirmed chunk) never make the browser copy the Blob.
 import { openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { enqueue, newQueueItem } from '../../src/lib/upload/enqueue';
-import { CanisterError } from '../../src/lib/upload/errors';
-import { QueueStore } from '../../src/lib/upload/queue-store';
+import { enqueue } from '../../src/lib/upload/runtime/enqueue';
+import { newQueueItem } from '../../src/lib/upload/core/queue-item';
+import { CanisterError } from '../../src/lib/upload/core/errors';
+import { QueueStore } from '../../src/lib/upload/adapters/queue-store';
 import { FakeCanister } from './support/fake-canister';
 import { freshStore, makeEngine, randomBlob } from './support/engine-harness';
 

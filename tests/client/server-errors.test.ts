@@ -3,9 +3,9 @@
 // signing in again, so it must not park the item for sign-in (where it would
 // loop between sign-in and the same refusal).
 import { describe, expect, it } from 'vitest';
-import { enqueue } from '../../src/lib/upload/enqueue';
-import { classifyError, HttpStatusError, userMessage } from '../../src/lib/upload/errors';
-import { ServerEdgeRecorder } from '../../src/lib/upload/server-client';
+import { enqueue } from '../../src/lib/upload/runtime/enqueue';
+import { classifyError, HttpStatusError, userMessage } from '../../src/lib/upload/core/errors';
+import { ServerApi as ServerEdgeRecorder } from '../../src/lib/upload/adapters/server-api';
 import { FakeCanister } from './support/fake-canister';
 import { freshStore, makeEngine, randomBlob } from './support/engine-harness';
 

@@ -2,9 +2,9 @@
 // latest report's earliest retry, coalesced, cleared when nothing waits, and
 // fed by drain reports from any context over the real BroadcastChannel.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { DrainReport } from '../../src/lib/upload/engine';
-import { UPLOAD_CHANNEL, type ChannelMessage } from '../../src/lib/upload/drainer';
-import { MIN_WAKE_DELAY_MS, planWake, wakeOnDrained, WakeSchedule } from '../../src/lib/upload/wake-schedule';
+import type { DrainReport } from '../../src/lib/upload/runtime/engine';
+import { UPLOAD_CHANNEL, type ChannelMessage } from '../../src/lib/upload/runtime/drainer';
+import { MIN_WAKE_DELAY_MS, planWake, wakeOnDrained, WakeSchedule } from '../../src/lib/upload/runtime/wake-schedule';
 
 const T0 = 1_700_000_000_000;
 const report = (nextWakeAt: number | null): DrainReport => ({

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DirectoryBlobStore } from '../../server/blob/directory-store.js';
+import { DirectoryBlobStore } from '../../server/blob-copy/directory-store.js';
 import { LocalPinner } from '../../server/ipfs/local-pinner.js';
 import { exportFile, importFile, discardBlocks, parseCid } from '../../server/ipfs/unixfs.js';
 

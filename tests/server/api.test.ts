@@ -3,6 +3,7 @@
 // between principals.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
+import { TEXT_LIMITS } from '../../contract/index.js';
 import { ENGINES } from './support/database.js';
 import { ALICE, BOB, startTestServer, type TestServer } from './support/server.js';
 
@@ -78,7 +79,7 @@ describe.each(ENGINES)('server API on %s', (engine) => {
       [uuidv4().toUpperCase(), { memory_type: 'image' }, 400, 'INVALID_ARGUMENT'],
       [uuidv7(), { memory_type: 'hologram' }, 400, 'INVALID_ARGUMENT'],
       [uuidv7(), { memory_type: 'image', extra: 1 }, 400, 'INVALID_ARGUMENT'],
-      [uuidv7(), { memory_type: 'image', title: 'x'.repeat(501) }, 400, 'INVALID_ARGUMENT'],
+      [uuidv7(), { memory_type: 'image', title: 'x'.repeat(TEXT_LIMITS.title + 1) }, 400, 'INVALID_ARGUMENT'],
     ];
     for (const [id, json, status, code] of cases) {
       const r = await putMemory(id, alice, json);

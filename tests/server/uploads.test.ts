@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import { UploadQueueWorker } from '../../server/queue/worker.js';
+import { UploadQueueWorker } from '../../server/blob-copy/worker.js';
 import { incrementStorageUsage } from '../../server/services/usage.js';
 import { ENGINES } from './support/database.js';
 import { FailingBlobStore } from './support/failing-store.js';

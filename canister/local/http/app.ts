@@ -23,7 +23,7 @@ function respond(c: Context, r: IcHttpResponse): Response {
 
 export function createIcHttpApp(iface: IcHttpInterface, opts: IcHttpAppOptions = {}): Hono {
   const app = new Hono();
-  const paths = ['/api/v2/*', '/api/v3/*'];
+  const paths = ['/api/v2/*', '/api/v3/*', '/_/*'];
   for (const p of paths) {
     app.use(
       p,
@@ -44,6 +44,9 @@ export function createIcHttpApp(iface: IcHttpInterface, opts: IcHttpAppOptions =
   }
 
   app.get('/api/v2/status', (c) => respond(c, iface.status()));
+  // dfx's local network (PocketIC) serves its topology here; tools read the
+  // default effective canister id from it.
+  app.get('/_/topology', (c) => c.json(iface.topology()));
 
   const endpoint = (kind: 'call-v3' | 'call-v2' | 'query' | 'read_state') => async (c: Context) => {
     const type = c.req.header('content-type') ?? '';

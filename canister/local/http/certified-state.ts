@@ -1,8 +1,11 @@
-// The certified state of the local IC, as the labeled tree of the interface
-// specification (time, request_status, canister, subnet), and certificates
-// over it. Each certificate is built from the parts its paths name, revealed
-// through the same pruning a replica would apply, and signed with the root
-// key: agents verify it exactly as they verify mainnet's.
+// The certified state of the local IC: the labeled tree of the interface
+// specification, built whole from the state (time, request_status, canister,
+// subnet, canister_ranges), and certificates over it. A certificate carries
+// that one tree pruned to the requested paths, as the replica's does: what
+// was not asked for is pruned (it looks up as Unknown), a requested label
+// that is not in the state is proven absent by its neighbours, and the same
+// state gives the same root hash whatever was asked. The root is signed with
+// the root key: agents verify it exactly as they verify mainnet's.
 import { lebEncode } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { concatBytes } from '@noble/hashes/utils';
@@ -13,7 +16,6 @@ import type { RequestHistory, RequestRecord } from './request-status.js';
 import type { IcRuntime } from './runtime.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-const eq = (a: Uint8Array, s: string): boolean => Buffer.from(a).equals(Buffer.from(utf8(s)));
 
 // Standard canister ids are <u64 big-endian> 0x01 0x01; one range covers them all.
 const RANGE_LO = Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
@@ -48,13 +50,13 @@ export function canisterRanges(runtime: IcRuntime): Uint8Array[][] {
   return ranges.sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
 }
 
-function subnetNode(src: StateSources): LabeledTree {
+function subnetNode(src: StateSources, ranges: Uint8Array): LabeledTree {
   const { keys } = src;
   return node([
     [
       keys.subnetId.toUint8Array(),
       node([
-        ['canister_ranges', encodeCbor(canisterRanges(src.runtime))],
+        ['canister_ranges', ranges],
         ['node', node([[keys.nodeId.toUint8Array(), node([['public_key', keys.nodeKeyDer]])]])],
         ['public_key', keys.rootKeyDer],
       ]),
@@ -62,72 +64,66 @@ function subnetNode(src: StateSources): LabeledTree {
   ]);
 }
 
-function canisterNode(src: StateSources, id: Principal, metadataNames: Uint8Array[]): LabeledTree {
-  const { runtime } = src;
+/**
+ * `/canister_ranges/<subnet_id>/<first canister id of a shard>`: the routing
+ * table split into shards, each a CBOR list of ranges. One shard holds them
+ * all here.
+ */
+function canisterRangesNode(src: StateSources, ranges: Uint8Array[][], encoded: Uint8Array): LabeledTree {
+  return node([[src.keys.subnetId.toUint8Array(), node([[ranges[0][0], encoded]])]]);
+}
+
+/**
+ * A canister's entry: controllers and certified data always; module hash and
+ * metadata (every custom section the module declares) only once a module is
+ * installed, as the replica's state has them.
+ */
+function canisterNode(runtime: IcRuntime, id: Principal): LabeledTree {
   const entries: Array<[string, LabeledTree]> = [
     ['certified_data', runtime.certifiedData(id)],
     ['controllers', encodeCbor(runtime.controllers(id).map((p) => p.toUint8Array()))],
   ];
   const hash = runtime.moduleHash(id);
-  if (hash) entries.push(['module_hash', hash]);
-  const meta: Array<[Uint8Array, LabeledTree]> = [];
-  for (const name of metadataNames) {
-    const value = runtime.metadata(id, new TextDecoder().decode(name));
-    if (value && !meta.some(([n]) => Buffer.from(n).equals(Buffer.from(name)))) meta.push([name, value]);
+  if (hash) {
+    entries.push(['module_hash', hash]);
+    const meta: Array<[Uint8Array, LabeledTree]> = [];
+    for (const name of runtime.metadataNames(id)) {
+      const value = runtime.metadata(id, name);
+      if (value) meta.push([utf8(name), value]);
+    }
+    entries.push(['metadata', node(meta)]);
   }
-  entries.push(['metadata', node(meta)]);
   return node(entries);
 }
 
-/**
- * The state tree holding what `paths` ask for (and `time`). Parts no path
- * touches are left out: a certificate reveals only what was asked.
- */
-export function stateTreeFor(src: StateSources, paths: readonly Uint8Array[][], nowNs: bigint): LabeledTree {
-  const top: Array<[string, LabeledTree]> = [['time', lebEncode(nowNs)]];
-  const requestIds = new Map<string, Uint8Array>();
-  const canisters = new Map<string, { id: Principal; names: Uint8Array[] }>();
-  let subnet = false;
-  for (const p of paths) {
-    if (p.length === 0) continue;
-    if (eq(p[0], 'request_status') && p.length >= 2) requestIds.set(Buffer.from(p[1]).toString('hex'), p[1]);
-    else if (eq(p[0], 'subnet')) subnet = true;
-    else if (eq(p[0], 'canister') && p.length >= 2) {
-      const key = Buffer.from(p[1]).toString('hex');
-      let id: Principal;
-      try {
-        id = Principal.fromUint8Array(p[1]);
-      } catch {
-        continue;
-      }
-      const c = canisters.get(key) ?? { id, names: [] };
-      if (p.length >= 4 && eq(p[2], 'metadata')) c.names.push(p[3]);
-      canisters.set(key, c);
-    }
-  }
-  if (requestIds.size > 0) {
-    const entries: Array<[Uint8Array, LabeledTree]> = [];
-    for (const rid of requestIds.values()) {
-      const r = src.history.get(rid);
-      if (r) entries.push([rid, requestStatusNode(r)]);
-    }
-    top.push(['request_status', node(entries)]);
-  }
-  if (canisters.size > 0) {
-    const known = new Set(src.runtime.canisterIds().map((c) => c.toText()));
-    const entries: Array<[Uint8Array, LabeledTree]> = [];
-    for (const { id, names } of canisters.values()) {
-      if (known.has(id.toText())) entries.push([id.toUint8Array(), canisterNode(src, id, names)]);
-    }
-    top.push(['canister', node(entries)]);
-  }
-  if (subnet) top.push(['subnet', subnetNode(src)]);
-  return node(top);
+// The request_status subtree only changes with the history; rebuilding it
+// (and so rehashing every reply) for each certificate would cost O(history).
+const requestTrees = new WeakMap<RequestHistory, { version: number; tree: LabeledTree }>();
+
+function requestStatusTree(history: RequestHistory): LabeledTree {
+  const cached = requestTrees.get(history);
+  if (cached && cached.version === history.version) return cached.tree;
+  const tree = node([...history.records()].map((r) => [r.requestId, requestStatusNode(r)] as const));
+  requestTrees.set(history, { version: history.version, tree });
+  return tree;
+}
+
+/** The whole certified state at `nowNs`. */
+export function stateTree(src: StateSources, nowNs: bigint): LabeledTree {
+  const ranges = canisterRanges(src.runtime);
+  const encodedRanges = encodeCbor(ranges);
+  return node([
+    ['canister', node(src.runtime.canisterIds().map((id) => [id.toUint8Array(), canisterNode(src.runtime, id)] as const))],
+    ['canister_ranges', canisterRangesNode(src, ranges, encodedRanges)],
+    ['request_status', requestStatusTree(src.history)],
+    ['subnet', subnetNode(src, encodedRanges)],
+    ['time', lebEncode(nowNs)],
+  ]);
 }
 
 const STATE_ROOT_DOMAIN = concatBytes(new Uint8Array([13]), utf8('ic-state-root'));
 
-/** A CBOR certificate `{tree, signature}` revealing `paths` (and `time`) of `tree`. */
+/** A CBOR certificate `{tree, signature}` of `tree` pruned to `paths` (and `time`, always included). */
 export function certify(keys: IcKeys, tree: LabeledTree, paths: readonly TreePath[]): Uint8Array {
   const pruned: HashTree = toHashTree(tree, [[label('time')], ...paths]);
   const signature = keys.signRoot(concatBytes(STATE_ROOT_DOMAIN, reconstruct(pruned)));
@@ -137,5 +133,5 @@ export function certify(keys: IcKeys, tree: LabeledTree, paths: readonly TreePat
 /** Certificate for `ic0.data_certificate` in a query: time and the canister's certified data. */
 export function dataCertificate(src: StateSources, canisterId: Principal, nowNs: bigint): Uint8Array {
   const path = [utf8('canister'), canisterId.toUint8Array(), utf8('certified_data')];
-  return certify(src.keys, stateTreeFor(src, [path], nowNs), [path]);
+  return certify(src.keys, stateTree(src, nowNs), [path]);
 }

@@ -103,15 +103,55 @@ export function toHashTree(t: LabeledTree, paths?: readonly TreePath[]): HashTre
 
 /** Root hash of a labeled tree (equal to `reconstruct` of any of its pruned forms). */
 export function rootHash(t: LabeledTree): Uint8Array {
-  return reconstruct(reveal(t, { all: false, next: new Map() }));
+  return treeHash(t);
 }
 
-type Piece = { tree: HashTree; pruned: boolean };
+// Hashes are memoized per tree object (leaves by their bytes object, nodes by
+// node and fork range), so a certificate over a large, mostly unchanged state
+// costs hashing what changed plus O(log n) per revealed label, not the whole
+// state. Trees are treated as immutable once built.
+const leafHashes = new WeakMap<Uint8Array, Uint8Array>();
+const rangeHashes = new WeakMap<LabeledNode, Map<number, Uint8Array>>();
+const EMPTY_HASH = sha256(EMPTY);
+
+function treeHash(t: LabeledTree): Uint8Array {
+  if (isLeaf(t)) {
+    let h = leafHashes.get(t);
+    if (!h) leafHashes.set(t, (h = sha256(concatBytes(LEAF, t))));
+    return h;
+  }
+  return t.children.length === 0 ? EMPTY_HASH : rangeHash(t, 0, t.children.length);
+}
+
+function labeledHash(l: Uint8Array, sub: LabeledTree): Uint8Array {
+  return sha256(concatBytes(LABELED, l, treeHash(sub)));
+}
+
+/** Children are joined into a balanced binary tree of forks: [lo, mid) left, [mid, hi) right, mid = lo + ceil(n/2). */
+function rangeHash(t: LabeledNode, lo: number, hi: number): Uint8Array {
+  let memo = rangeHashes.get(t);
+  if (!memo) rangeHashes.set(t, (memo = new Map()));
+  const key = lo * (t.children.length + 1) + hi;
+  let h = memo.get(key);
+  if (h) return h;
+  if (hi - lo === 1) {
+    const [l, sub] = t.children[lo];
+    h = labeledHash(l, sub);
+  } else {
+    const mid = lo + Math.ceil((hi - lo) / 2);
+    h = sha256(concatBytes(FORK, rangeHash(t, lo, mid), rangeHash(t, mid, hi)));
+  }
+  memo.set(key, h);
+  return h;
+}
+
+const NOTHING: Selection = { all: false, next: new Map() };
 
 function reveal(t: LabeledTree, s: Selection): HashTree {
-  if (isLeaf(t)) return s.all ? [3, t] : [4, reconstruct([3, t])];
+  if (isLeaf(t)) return s.all ? [3, t] : [4, treeHash(t)];
   const kids = t.children;
   if (kids.length === 0) return [0];
+  if (!s.all && s.next.size === 0) return [4, treeHash(t)];
   // Which children to show: selected ones, and for a selected label that is
   // absent, the children just below and above it (absence proof).
   const shown = new Map<number, Selection | 'neighbour'>();
@@ -129,25 +169,21 @@ function reveal(t: LabeledTree, s: Selection): HashTree {
       }
     }
   }
-  const pieces: Piece[] = kids.map(([l, sub], i) => {
-    const sel = shown.get(i);
-    if (sel === undefined) return { tree: [4, reconstruct([2, l, reveal(sub, { all: false, next: new Map() })])], pruned: true };
-    const inner = sel === 'neighbour' ? reveal(sub, { all: false, next: new Map() }) : reveal(sub, sel);
-    return { tree: [2, l, inner], pruned: false };
-  });
-  return forks(pieces).tree;
-}
-
-// Children are joined into a balanced binary tree of forks; fully pruned
-// halves collapse into one pruned node so certificates stay small.
-function forks(pieces: Piece[]): Piece {
-  if (pieces.length === 1) return pieces[0];
-  const mid = Math.ceil(pieces.length / 2);
-  const l = forks(pieces.slice(0, mid));
-  const r = forks(pieces.slice(mid));
-  const tree: HashTree = [1, l.tree, r.tree];
-  if (l.pruned && r.pruned) return { tree: [4, reconstruct(tree)], pruned: true };
-  return { tree, pruned: false };
+  const marks = [...shown.keys()].sort((a, b) => a - b);
+  const build = (lo: number, hi: number, from: number): HashTree => {
+    // `from`: index into `marks` of the first shown child at or after lo.
+    let m = from;
+    while (m < marks.length && marks[m] < lo) m++;
+    if (m >= marks.length || marks[m] >= hi) return [4, rangeHash(t, lo, hi)];
+    if (hi - lo === 1) {
+      const [l, sub] = kids[lo];
+      const sel = shown.get(lo)!;
+      return [2, l, reveal(sub, sel === 'neighbour' ? NOTHING : sel)];
+    }
+    const mid = lo + Math.ceil((hi - lo) / 2);
+    return [1, build(lo, mid, m), build(mid, hi, m)];
+  };
+  return build(0, kids.length, 0);
 }
 
 function lowerBound(kids: LabeledNode['children'], want: Uint8Array): number {

@@ -2,12 +2,14 @@
 // each endpoint takes the URL's effective canister id and the request body
 // and returns status, body and content type. Behaviour follows the replica
 // (and the interface specification) as far as `@dfinity/agent` can observe it.
+import { createHash } from 'node:crypto';
 import { hashOfMap, IC_RESPONSE_DOMAIN_SEPARATOR } from '@dfinity/agent';
 import { Principal } from '@dfinity/principal';
 import { concatBytes } from '@noble/hashes/utils';
 import { authenticate, checkTarget, type Authenticated } from './authentication.js';
 import { decodeCbor, encodeCbor } from './cbor.js';
-import { certify, dataCertificate, stateTreeFor, type StateSources } from './certified-state.js';
+import { CANISTER_RANGE_START, canisterIdFromIndex } from '../runtime/local-ic.js';
+import { canisterRanges, certify, dataCertificate, stateTree, type StateSources } from './certified-state.js';
 import { parseCallEnvelope, parseReadStateEnvelope, type CallContent, type Envelope } from './envelope.js';
 import { HttpRejection } from './errors.js';
 import type { IcKeys } from './keys.js';
@@ -40,6 +42,30 @@ const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const eq = (a: Uint8Array, s: string): boolean => Buffer.from(a).equals(Buffer.from(utf8(s)));
 const cbor = (status: number, value: unknown): IcHttpResponse => ({ status, body: encodeCbor(value), contentType: 'application/cbor' });
 const accepted = (): IcHttpResponse => ({ status: 202, body: new Uint8Array(), contentType: 'application/cbor' });
+
+/**
+ * A call the replica refuses before execution (its ingress filter: unknown
+ * canister, no module): nothing is certified, the error comes in the body.
+ * The synchronous endpoint marks it `non_replicated_rejection`; v2 sends the
+ * bare reject, as the replica's `CborUserError` does.
+ */
+function nonReplicatedRejection(sync: boolean, reject: { rejectCode: number; rejectMessage: string; errorCode: string }): IcHttpResponse {
+  const body = { error_code: reject.errorCode, reject_message: reject.rejectMessage, reject_code: reject.rejectCode };
+  return cbor(200, sync ? { status: 'non_replicated_rejection', ...body } : body);
+}
+
+export interface Topology {
+  subnet_configs: Record<
+    string,
+    {
+      subnet_kind: 'Application';
+      subnet_seed: number[];
+      instruction_config: 'Production';
+      canister_ranges: { start: { canister_id: string }; end: { canister_id: string } }[];
+    }
+  >;
+  default_effective_canister_id: { canister_id: string };
+}
 
 function outcomeOf(r: CallResult): RequestOutcome {
   return r.status === 'replied'
@@ -85,6 +111,31 @@ export class IcHttpInterface {
     } finally {
       this.#onTiming(phase, performance.now() - t);
     }
+  }
+
+  /**
+   * `GET /_/topology` as dfx's local network (PocketIC) answers it: the one
+   * application subnet with its canister ranges, and the default effective
+   * canister id tools use for calls that have no canister of their own (the
+   * first id this subnet allocates). Ids are base64 of their bytes.
+   */
+  topology(): Topology {
+    const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+    const subnet = this.#keys.subnetId;
+    return {
+      subnet_configs: {
+        [subnet.toText()]: {
+          subnet_kind: 'Application',
+          subnet_seed: [...createHash('sha256').update(subnet.toUint8Array()).digest()],
+          instruction_config: 'Production',
+          canister_ranges: canisterRanges(this.#runtime).map(([start, end]) => ({
+            start: { canister_id: b64(start) },
+            end: { canister_id: b64(end) },
+          })),
+        },
+      },
+      default_effective_canister_id: { canister_id: b64(canisterIdFromIndex(CANISTER_RANGE_START).toUint8Array()) },
+    };
   }
 
   status(): IcHttpResponse {
@@ -150,14 +201,14 @@ export class IcHttpInterface {
     this.history.prune(now);
     let record = this.history.get(env.requestId);
     if (!record) {
+      // The replica's ingress filter (`should_accept_ingress_message`):
+      // an unknown canister, then one without a module, is refused before
+      // the message is inducted.
       if (!this.#exists(canisterId)) {
-        // Refused before execution (the ingress filter): nothing is certified.
-        return cbor(200, {
-          status: 'non_replicated_rejection',
-          reject_code: 3,
-          reject_message: `Canister ${canisterId.toText()} not found`,
-          error_code: 'IC0301',
-        });
+        return nonReplicatedRejection(sync, { rejectCode: 3, rejectMessage: `Canister ${canisterId.toText()} not found`, errorCode: 'IC0301' });
+      }
+      if (!this.#runtime.moduleHash(canisterId)) {
+        return nonReplicatedRejection(sync, { rejectCode: 5, rejectMessage: 'Requested canister has no wasm module', errorCode: 'IC0537' });
       }
       const { content } = env;
       record = this.history.submit(
@@ -174,7 +225,7 @@ export class IcHttpInterface {
     const finished = await this.#within(record, this.#syncTimeoutMs);
     if (!finished) return accepted();
     const path = [utf8('request_status'), env.requestId];
-    const certificate = this.#time('certify', () => certify(this.#keys, stateTreeFor(this.#src, [path], this.#runtime.timeNs()), [path]));
+    const certificate = this.#time('certify', () => certify(this.#keys, stateTree(this.#src, this.#runtime.timeNs()), [path]));
     return cbor(200, { status: 'replied', certificate });
   }
 
@@ -230,7 +281,7 @@ export class IcHttpInterface {
     const { paths } = env.content;
     this.#verifyPaths(paths, who, ecid);
     const now = this.#runtime.timeNs();
-    const certificate = this.#time('certify', () => certify(this.#keys, stateTreeFor(this.#src, paths, now), paths));
+    const certificate = this.#time('certify', () => certify(this.#keys, stateTree(this.#src, now), paths));
     return cbor(200, { certificate });
   }
 
@@ -259,12 +310,18 @@ export class IcHttpInterface {
         continue;
       }
       if (n === 4 && is(a, 'canister') && is(c, 'metadata')) {
+        let name: string;
         try {
-          new TextDecoder('utf-8', { fatal: true }).decode(d);
+          name = new TextDecoder('utf-8', { fatal: true }).decode(d);
         } catch {
           throw new HttpRejection(400, 'Could not parse the custom section name: invalid utf-8 sequence.');
         }
-        sameAsUrl(principal(b));
+        const id = principal(b);
+        sameAsUrl(id);
+        // The replica's `can_read_canister_metadata`: a private section is for controllers.
+        if (this.#exists(id) && this.#runtime.isPrivateMetadata(id, name) && !this.#runtime.controllers(id).some((p) => p.toText() === who.sender.toText())) {
+          throw new HttpRejection(403, `Custom section ${name.slice(0, 100)} can only be requested by the controllers of the canister.`);
+        }
         continue;
       }
       if (is(a, 'api_boundary_nodes') && (n <= 2 || (n === 3 && is(c, 'domain', 'ipv4_address', 'ipv6_address')))) continue;

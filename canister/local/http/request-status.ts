@@ -24,6 +24,17 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export class RequestHistory {
   readonly #records = new Map<string, RequestRecord>();
+  #version = 0;
+
+  /** Changes whenever a record is added, finishes or is forgotten (the certified tree caches on it). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Every record, in no particular order. */
+  records(): IterableIterator<RequestRecord> {
+    return this.#records.values();
+  }
 
   get(requestId: Uint8Array): RequestRecord | undefined {
     return this.#records.get(hex(requestId));
@@ -55,16 +66,21 @@ export class RequestHistory {
       }))
       .then((outcome) => {
         record.outcome = outcome;
+        this.#version++;
         return outcome;
       });
     this.#records.set(key, record);
+    this.#version++;
     return { record, isNew: true };
   }
 
   /** Forgets records whose ingress expiry is before `nowNs` and that finished. */
   prune(nowNs: bigint): void {
     for (const [k, r] of this.#records) {
-      if (r.ingressExpiry < nowNs && r.outcome) this.#records.delete(k);
+      if (r.ingressExpiry < nowNs && r.outcome) {
+        this.#records.delete(k);
+        this.#version++;
+      }
     }
   }
 }

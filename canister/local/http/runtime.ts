@@ -14,6 +14,10 @@ export interface IcRuntime {
   controllers(canisterId: Principal): Principal[];
   moduleHash(canisterId: Principal): Uint8Array | undefined;
   metadata(canisterId: Principal, name: string): Uint8Array | undefined;
+  /** Names of every custom section (`icp:public`/`icp:private`) of the installed module, for the certified tree. */
+  metadataNames(canisterId: Principal): string[];
+  /** Whether `name` is an `icp:private` section: read_state serves it to controllers only. */
+  isPrivateMetadata(canisterId: Principal, name: string): boolean;
   certifiedData(canisterId: Principal): Uint8Array;
   timeNs(): bigint;
 }

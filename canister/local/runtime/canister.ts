@@ -12,11 +12,12 @@ import {
   wasmTrapReason,
   type Reject,
 } from './errors.js';
-import { HeapSnapshot } from './heap-snapshot.js';
+import { ChunkStore } from './chunk-store.js';
+import { HeapSnapshot, type HeapDelta } from './heap-snapshot.js';
 import type { LoadedModule } from './module.js';
 import type { Closure, MessageContext, OutgoingCall, Response } from './message.js';
 import { StableMemory } from './stable-memory.js';
-import { createSystemApi, type SystemApiHost } from './system-api.js';
+import { createSystemApi, forMemory64, type SystemApiHost } from './system-api.js';
 
 /** How a message's effects end. */
 export type ExecMode =
@@ -85,6 +86,10 @@ export class Canister {
   broken: Reject | undefined;
   /** The argument of the last install/upgrade, passed again when a restart re-runs post_upgrade. */
   lastInstallArg: Uint8Array = new Uint8Array(0);
+  /** Set by the management canister's stop_canister/start_canister. */
+  status: 'running' | 'stopping' | 'stopped' = 'running';
+  /** Wasm chunks uploaded with upload_chunk, for install_chunked_code. */
+  readonly chunks = new ChunkStore();
 
   private instance: WebAssembly.Instance | undefined;
   private memory: WebAssembly.Memory | undefined;
@@ -95,6 +100,7 @@ export class Canister {
   private heapView: Uint8Array = new Uint8Array(0);
   private current: MessageContext | undefined;
   private readonly api: ReturnType<typeof createSystemApi>;
+  private api64: ReturnType<typeof createSystemApi> | undefined;
 
   readonly callbacks = new Map<number, Callback>();
   nextCallbackId = 1;
@@ -128,6 +134,11 @@ export class Canister {
       log: (line) => this.hooks.log(this, line),
     };
     this.api = createSystemApi(host);
+  }
+
+  /** Size of the Wasm heap in bytes (0 without an instance). */
+  get heapBytes(): number {
+    return this.memory?.buffer.byteLength ?? 0;
   }
 
   get hasModule(): boolean {
@@ -174,11 +185,15 @@ export class Canister {
     globals: WebAssembly.Global[];
     table: WebAssembly.Table | undefined;
   } {
-    const instance = new WebAssembly.Instance(module.compiled, { ic0: this.api as WebAssembly.ModuleImports });
+    const api = module.info.memory64 ? (this.api64 ??= forMemory64(this.api)) : this.api;
+    const instance = new WebAssembly.Instance(module.compiled, { ic0: api as WebAssembly.ModuleImports });
     const ex = instance.exports;
+    // The instrumentation exports memory 0 under its own name, whatever the
+    // module calls it (or when it exports none), as the IC finds it.
+    const memory = module.info.memoryExport ? ex[module.info.memoryExport] : undefined;
     return {
       instance,
-      memory: ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined,
+      memory: memory instanceof WebAssembly.Memory ? memory : undefined,
       counter: ex[COUNTER_EXPORT] as WebAssembly.Global,
       globals: module.info.globalExports.map((n) => ex[n] as WebAssembly.Global),
       table: module.info.tableExport ? (ex[module.info.tableExport] as WebAssembly.Table) : undefined,
@@ -235,6 +250,19 @@ export class Canister {
     this.globals = [];
     this.table = undefined;
     this.snapshot = undefined;
+    this.heapView = new Uint8Array(0);
+  }
+
+  /** Committed heap pages changed since the last call, for a query replica (query-replica.ts). */
+  takeHeapDelta(): HeapDelta | undefined {
+    return this.snapshot?.takeDelta();
+  }
+
+  /** A query replica: makes `delta` the committed heap (a full one on a fresh instance of `module`). */
+  loadHeapDelta(module: LoadedModule, delta: HeapDelta): void {
+    if (delta.full || !this.memory || this.module !== module) this.freshInstance(module);
+    if (!this.memory || !this.snapshot) return;
+    this.snapshot.loadDelta(this.memory, this.globals, delta);
     this.heapView = new Uint8Array(0);
   }
 

@@ -123,6 +123,65 @@ export const rejects = {
     errorCode: 'PayloadTooLarge',
     rejectMessage: `Request is too large. Message byte size ${size} is larger than the max allowed ${max}.`,
   }),
+  /** The management canister's errors, with the replica's error codes and wording. */
+  managementCanisterNotFound: (id: string): Reject => ({
+    rejectCode: RejectCode.DestinationInvalid,
+    errorCode: 'IC0301',
+    rejectMessage: `Canister ${id} not found.`,
+  }),
+  invalidController: (id: string, controllers: string[], sender: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0512',
+    rejectMessage:
+      `Only the controllers of the canister ${id} can control it.\n` +
+      `Canister's controllers: ${controllers.join(' ')}\n` +
+      `Sender's ID: ${sender}`,
+  }),
+  canisterNonEmpty: (id: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0514',
+    rejectMessage: `Canister ${id} cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead.`,
+  }),
+  invalidWasm: (id: string, reason: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0505',
+    rejectMessage: `Error from Canister ${id}: Canister's Wasm module is not valid: ${reason}`,
+  }),
+  chunkStore: (message: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0504',
+    rejectMessage: `Error from Wasm chunk store: ${message}.`,
+  }),
+  invalidSettings: (message: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0504',
+    rejectMessage: `Could not validate the settings: ${message}`,
+  }),
+  invalidManagementPayload: (message: string): Reject => ({
+    rejectCode: RejectCode.CanisterReject,
+    errorCode: 'IC0408',
+    rejectMessage: `Error decoding candid: ${message}`,
+  }),
+  unknownManagementMethod: (method: string): Reject => ({
+    rejectCode: RejectCode.CanisterReject,
+    errorCode: 'IC0407',
+    rejectMessage: `Management canister has no method '${method}'`,
+  }),
+  canisterStopped: (id: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0508',
+    rejectMessage: `Canister ${id} is stopped`,
+  }),
+  canisterStopping: (id: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0509',
+    rejectMessage: `Canister ${id} is stopping`,
+  }),
+  stopCancelled: (id: string): Reject => ({
+    rejectCode: RejectCode.CanisterError,
+    errorCode: 'IC0511',
+    rejectMessage: `Canister ${id}'s stop request was cancelled.`,
+  }),
   managementUnsupported: (method: string): Reject => ({
     rejectCode: RejectCode.DestinationInvalid,
     errorCode: 'IC0302',

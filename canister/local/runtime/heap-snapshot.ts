@@ -3,18 +3,73 @@
 // commits, only the 64 KiB pages that differ are copied into the snapshot;
 // undoing copies back only the pages that differ. Both cost one memcmp pass
 // over the heap instead of a full copy before every message.
+//
+// The snapshot also remembers which committed pages changed since they were
+// last taken (`takeDelta`), so a query replica on another thread can follow
+// the committed state by copying only those pages (`loadDelta`).
 
 const PAGE = 65536;
 
 export type GlobalValue = number | bigint;
 
+/** Committed heap pages that changed, with the heap's size and the globals. */
+export interface HeapDelta {
+  byteLength: number;
+  /** Every page (a full image) rather than only changed ones. */
+  full: boolean;
+  pages: [number, Uint8Array][];
+  globals: GlobalValue[];
+}
+
 export class HeapSnapshot {
   private committed: Buffer;
   private globals: GlobalValue[];
+  /** Pages committed since the last takeDelta; `full` when the whole heap must be sent. */
+  private dirty = new Set<number>();
+  private full = true;
 
   constructor(memory: WebAssembly.Memory, globals: WebAssembly.Global[]) {
     this.committed = Buffer.from(new Uint8Array(memory.buffer));
     this.globals = globals.map((g) => g.value as GlobalValue);
+  }
+
+  /** The committed pages changed since the last call (copies, safe to transfer). */
+  takeDelta(): HeapDelta | undefined {
+    if (!this.full && this.dirty.size === 0) return undefined;
+    const indices = this.full
+      ? Array.from({ length: Math.ceil(this.committed.length / PAGE) }, (_, i) => i)
+      : [...this.dirty].sort((a, b) => a - b);
+    const pages = indices.map((i): [number, Uint8Array] => [
+      i,
+      new Uint8Array(this.committed.subarray(i * PAGE, Math.min((i + 1) * PAGE, this.committed.length))),
+    ]);
+    const delta = { byteLength: this.committed.length, full: this.full, pages, globals: [...this.globals] };
+    this.dirty.clear();
+    this.full = false;
+    return delta;
+  }
+
+  /**
+   * Makes a delta taken from another canister's snapshot the committed state
+   * here and in `memory` (grown to its size first): a query replica following
+   * its canister.
+   */
+  loadDelta(memory: WebAssembly.Memory, globals: WebAssembly.Global[], delta: HeapDelta): void {
+    if (memory.buffer.byteLength < delta.byteLength) memory.grow((delta.byteLength - memory.buffer.byteLength) / PAGE);
+    if (this.committed.length !== delta.byteLength) {
+      const grown = Buffer.alloc(delta.byteLength);
+      this.committed.copy(grown, 0, 0, Math.min(this.committed.length, delta.byteLength));
+      this.committed = grown;
+    }
+    const live = new Uint8Array(memory.buffer);
+    for (const [i, page] of delta.pages) {
+      this.committed.set(page, i * PAGE);
+      live.set(page, i * PAGE);
+    }
+    for (let i = 0; i < globals.length; i++) {
+      this.globals[i] = delta.globals[i];
+      globals[i].value = delta.globals[i];
+    }
   }
 
   get byteLength(): number {
@@ -27,8 +82,9 @@ export class HeapSnapshot {
     if (live.length !== this.committed.length) {
       // Memory grew: copy everything once into a buffer of the new size.
       this.committed = Buffer.from(new Uint8Array(live));
+      this.full = true;
     } else {
-      copyChangedPages(live, this.committed);
+      copyChangedPages(live, this.committed, this.dirty);
     }
     for (let i = 0; i < globals.length; i++) this.globals[i] = globals[i].value as GlobalValue;
   }
@@ -60,12 +116,15 @@ export class HeapSnapshot {
   }
 }
 
-function copyChangedPages(from: Buffer, to: Buffer): void {
+function copyChangedPages(from: Buffer, to: Buffer, changed?: Set<number>): void {
   const len = from.length;
   // One comparison of the whole heap first: the common case for queries.
   if (from.equals(to)) return;
   for (let at = 0; at < len; at += PAGE) {
     const end = Math.min(at + PAGE, len);
-    if (from.compare(to, at, end, at, end) !== 0) from.copy(to, at, at, end);
+    if (from.compare(to, at, end, at, end) !== 0) {
+      from.copy(to, at, at, end);
+      changed?.add(at / PAGE);
+    }
   }
 }

@@ -1,16 +1,17 @@
 // The local Internet Computer: canisters side by side, one message at a time
 // (a single serial queue, like one subnet's execution), ingress updates and
-// queries, inter-canister calls and their callbacks, the management canister's
-// `raw_rand`, install/reinstall/upgrade, the clock and global timers, and the
-// hand-off of committed state to persistence.
-import { randomBytes } from 'node:crypto';
-import { IDL } from '@dfinity/candid';
+// queries, inter-canister calls and their callbacks, the management canister
+// (management-canister.ts: creating, installing, stopping canisters, called
+// from canisters), install/reinstall/upgrade, the clock and global timers,
+// and the hand-off of committed state to persistence.
 import { Principal } from '@dfinity/principal';
 import { Canister, type CallContext, type ExecResult } from './canister.js';
 import { InstallCodeError, LocalICError, rejects, type Reject } from './errors.js';
-import { loadModule, moduleMetadata, moduleMetadataEntries, type LoadedModule } from './module.js';
+import { loadModule, moduleMetadata, moduleMetadataEntries, modulePrivateMetadataNames, type LoadedModule } from './module.js';
+import { ManagementCanister, type InstallMode, type Outcome } from './management-canister.js';
 import { newMessage, type MessageKind, type OutgoingCall, type Response } from './message.js';
 import { Persistence, type PersistedCanister } from './persistence.js';
+import { collectReplicaDelta, type Published, type ReplicaDelta } from './query-replica.js';
 import { StableMemory } from './stable-memory.js';
 
 export type CallResult =
@@ -38,6 +39,12 @@ export interface LocalICOptions {
    * the caller's event loop stays free while a message runs.
    */
   thread?: 'main' | 'worker';
+  /**
+   * With `thread: 'worker'`: 'replica' (default) runs queries on a second
+   * worker against the latest committed state, so they never wait behind
+   * updates; 'serial' queues them with the updates (to measure the difference).
+   */
+  queries?: 'replica' | 'serial';
 }
 
 /**
@@ -63,6 +70,10 @@ export interface LocalICApi {
   setControllers(canisterId: Principal, controllers: Principal[]): Promise<void>;
   moduleHash(canisterId: Principal): Uint8Array | undefined;
   metadata(canisterId: Principal, name: string): Uint8Array | undefined;
+  /** Names of the installed module's `icp:public`/`icp:private` sections. */
+  metadataNames(canisterId: Principal): string[];
+  /** Whether `name` is an `icp:private` section of the installed module (readable by controllers only). */
+  isPrivateMetadata(canisterId: Principal, name: string): boolean;
   certifiedData(canisterId: Principal): Uint8Array;
   timeNs(): bigint;
   setTime(ns: bigint): Promise<void>;
@@ -100,8 +111,6 @@ const MANAGEMENT = Principal.managementCanister().toText();
 const MAX_MESSAGES_PER_TASK = 100_000;
 const MAX_TIMER_ROUNDS = 1_000;
 
-type Outcome = { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; reject: Reject };
-
 type Task =
   | { kind: 'request'; from: Canister; call: OutgoingCall; callback: number }
   | { kind: 'response'; to: Canister; callback: number; outcome: Outcome };
@@ -137,6 +146,7 @@ export class LocalIC implements LocalICApi {
   private timerHandle: NodeJS.Timeout | undefined;
   private closed = false;
   private taskObserver: (() => void) | undefined;
+  private readonly mgmt: ManagementCanister;
 
   private constructor(opts: LocalICOptions) {
     this.manualClock = opts.clock === 'manual';
@@ -146,6 +156,17 @@ export class LocalIC implements LocalICApi {
     this.limits = { ...INSTRUCTION_LIMITS, ...opts.instructionLimits };
     this.rollback = opts.rollback ?? true;
     this.store = opts.dataDir ? new Persistence(opts.dataDir) : undefined;
+    this.mgmt = new ManagementCanister({
+      canister: (id) => this.canister(id),
+      createCanister: (controllers) => this.allocateCanister(controllers),
+      installCode: (c, wasm, mode, arg, sender, skipPreUpgrade) =>
+        this.installNow(c, wasm, mode, arg, sender.toUint8Array(), skipPreUpgrade),
+      changed: (c, what) => {
+        if (what === 'meta') this.store?.noteCommit(c, [], true);
+        else if (what === 'chunksCleared') this.store?.clearChunks(c);
+        else this.store?.saveChunk(c, ...what.chunkAdded);
+      },
+    });
   }
 
   static async create(opts: LocalICOptions = {}): Promise<LocalIC> {
@@ -176,6 +197,21 @@ export class LocalIC implements LocalICApi {
     this.taskObserver = fn;
   }
 
+  private readonly replicaPublished = new Map<string, Published>();
+
+  /**
+   * What committed messages changed in each canister since the last call, for
+   * query replicas on another thread (query-replica.ts). Called between tasks.
+   */
+  takeReplicaDeltas(): ReplicaDelta[] {
+    const out: ReplicaDelta[] = [];
+    for (const c of this.canisters.values()) {
+      const d = collectReplicaDelta(c, this.replicaPublished);
+      if (d) out.push(d);
+    }
+    return out;
+  }
+
   /** Advances the system clock (monotonic) at the start of a task. */
   private tick(): void {
     if (this.manualClock) return;
@@ -204,20 +240,26 @@ export class LocalIC implements LocalICApi {
 
   createCanister(opts: { controllers?: Principal[]; canisterId?: Principal } = {}): Promise<Principal> {
     return this.serial(async () => {
-      let id = opts.canisterId;
-      if (id) {
-        if (this.canister(id)) throw new LocalICError(`Canister ${id.toText()} already exists`, 'InvalidArgument');
-      } else {
-        do {
-          if (this.nextIndex > CANISTER_RANGE_END) throw new LocalICError('canister id range exhausted', 'InvalidArgument');
-          id = canisterIdFromIndex(this.nextIndex++);
-        } while (this.canister(id));
-      }
-      const c = this.newCanister(id, [...(opts.controllers ?? [])]);
-      this.store?.noteCommit(c, [], true);
+      const c = this.allocateCanister([...(opts.controllers ?? [])], opts.canisterId);
       await this.store?.flush();
-      return id;
+      return c.id;
     });
+  }
+
+  /** A new empty canister: the given id, or the next free one of the range (noted for persistence). */
+  private allocateCanister(controllers: Principal[], wanted?: Principal): Canister {
+    let id = wanted;
+    if (id) {
+      if (this.canister(id)) throw new LocalICError(`Canister ${id.toText()} already exists`, 'InvalidArgument');
+    } else {
+      do {
+        if (this.nextIndex > CANISTER_RANGE_END) throw new LocalICError('canister id range exhausted', 'InvalidArgument');
+        id = canisterIdFromIndex(this.nextIndex++);
+      } while (this.canister(id));
+    }
+    const c = this.newCanister(id, controllers);
+    this.store?.noteCommit(c, [], true);
+    return c;
   }
 
   canisterIds(): Principal[] {
@@ -251,6 +293,19 @@ export class LocalIC implements LocalICApi {
     return new Uint8Array(this.requireCanister(canisterId).certifiedData);
   }
 
+  metadataNames(canisterId: Principal): string[] {
+    return this.metadataEntries(canisterId).map(([name]) => name);
+  }
+
+  isPrivateMetadata(canisterId: Principal, name: string): boolean {
+    return this.privateMetadataNames(canisterId).includes(name);
+  }
+
+  privateMetadataNames(canisterId: Principal): string[] {
+    const m = this.canister(canisterId)?.module;
+    return m ? modulePrivateMetadataNames(m) : [];
+  }
+
   /** Every `icp:public`/`icp:private` metadata section of the installed module. */
   metadataEntries(canisterId: Principal): [string, Uint8Array][] {
     const m = this.canister(canisterId)?.module;
@@ -273,26 +328,41 @@ export class LocalIC implements LocalICApi {
           'NotController',
         );
       }
-      const module = loadModule(wasm, { metering: this.metering, cacheDir: this.store?.moduleCacheDir });
-      const arg = opts.arg ?? new Uint8Array(0);
       const sender = (opts.sender ?? Principal.anonymous()).toUint8Array();
-      if (opts.mode === 'install' && c.hasModule) {
-        throw new LocalICError(`Canister ${c.idText} is not empty; use mode 'reinstall' or 'upgrade'`, 'CanisterNotEmpty');
-      }
-      let blocks: number[];
-      if (opts.mode === 'upgrade') {
-        if (!c.hasModule) throw new LocalICError(`Canister ${c.idText} is empty; cannot upgrade`, 'CanisterEmpty');
-        blocks = this.upgrade(c, module, arg, sender);
-      } else {
-        blocks = this.install(c, module, arg, sender);
-      }
-      this.store?.saveModule(module);
-      this.store?.noteCommit(c, blocks, true, opts.mode !== 'upgrade');
+      this.installNow(c, wasm, opts.mode, opts.arg ?? new Uint8Array(0), sender);
       this.drain();
       this.fireDueTimers();
       await this.store?.flush();
       this.scheduleTimers();
     });
+  }
+
+  /**
+   * Loads `wasm` and installs, reinstalls or upgrades `c` with it inside the
+   * running task (also for the management canister's install_code); throws
+   * and changes nothing when it fails.
+   */
+  private installNow(
+    c: Canister,
+    wasm: Uint8Array,
+    mode: InstallMode,
+    arg: Uint8Array,
+    sender: Uint8Array,
+    skipPreUpgrade = false,
+  ): void {
+    const module = loadModule(wasm, { metering: this.metering, cacheDir: this.store?.moduleCacheDir });
+    if (mode === 'install' && c.hasModule) {
+      throw new LocalICError(`Canister ${c.idText} is not empty; use mode 'reinstall' or 'upgrade'`, 'CanisterNotEmpty');
+    }
+    let blocks: number[];
+    if (mode === 'upgrade') {
+      if (!c.hasModule) throw new LocalICError(`Canister ${c.idText} is empty; cannot upgrade`, 'CanisterEmpty');
+      blocks = this.upgrade(c, module, arg, sender, skipPreUpgrade);
+    } else {
+      blocks = this.install(c, module, arg, sender);
+    }
+    this.store?.saveModule(module);
+    this.store?.noteCommit(c, blocks, true, mode !== 'upgrade');
   }
 
   /** install / reinstall: fresh heap and stable memory, then start and canister_init. */
@@ -316,12 +386,12 @@ export class LocalIC implements LocalICApi {
   }
 
   /** upgrade: pre_upgrade on the old instance, fresh heap, start and post_upgrade; stable memory kept. */
-  private upgrade(c: Canister, module: LoadedModule, arg: Uint8Array, sender: Uint8Array): number[] {
+  private upgrade(c: Canister, module: LoadedModule, arg: Uint8Array, sender: Uint8Array, skipPreUpgrade = false): number[] {
     const restore = c.saveInstance();
     const broken = c.broken;
     c.stable.begin();
     // A canister left broken by a failed restart has no initialized heap to run pre_upgrade on.
-    const preError = broken
+    const preError = broken || skipPreUpgrade
       ? undefined
       : this.runInstallSteps(c, [['pre_upgrade', 'canister_pre_upgrade', new Uint8Array(0)]], sender);
     if (preError) {
@@ -414,8 +484,13 @@ export class LocalIC implements LocalICApi {
       if (!c) return rejected(rejects.canisterNotFound(canisterId.toText()));
       if (!c.hasModule) return rejected(rejects.noModule(c.idText));
       if (c.broken) return rejected(c.broken);
+      if (c.status !== 'running') return rejected(this.notRunning(c));
       return run(c);
     });
+  }
+
+  private notRunning(c: Canister): Reject {
+    return c.status === 'stopped' ? rejects.canisterStopped(c.idText) : rejects.canisterStopping(c.idText);
   }
 
   update(
@@ -529,6 +604,11 @@ export class LocalIC implements LocalICApi {
 
   /** Bookkeeping after any execution in call context `cc`: respond, send calls, persist. */
   private afterExecution(c: Canister, cc: CallContext, res: ExecResult): void {
+    this.afterExecutionOf(c, cc, res);
+    this.mgmt.settleStop(c);
+  }
+
+  private afterExecutionOf(c: Canister, cc: CallContext, res: ExecResult): void {
     cc.instructions += res.instructions;
     if (res.ok) {
       this.store?.noteCommit(c, res.stableBlocks, res.stableSizeChanged || res.metaChanged);
@@ -583,13 +663,14 @@ export class LocalIC implements LocalICApi {
     }
     const calleeText = callee.toText();
     if (calleeText === MANAGEMENT) {
-      reply(this.management(from, call));
+      this.mgmt.handle(from, call, reply);
       return;
     }
     const target = this.canisters.get(calleeText);
     if (!target) return reply({ kind: 'reject', reject: rejects.canisterNotFound(calleeText) });
     if (!target.hasModule) return reply({ kind: 'reject', reject: rejects.noModule(calleeText) });
     if (target.broken) return reply({ kind: 'reject', reject: target.broken });
+    if (target.status !== 'running') return reply({ kind: 'reject', reject: this.notRunning(target) });
     let entry = `canister_update ${call.method}`;
     let kind: MessageKind = 'update';
     if (!target.exports(entry)) {
@@ -605,7 +686,11 @@ export class LocalIC implements LocalICApi {
 
   private handleResponse(to: Canister, callbackId: number, outcome: Outcome): void {
     const cb = to.callbacks.get(callbackId);
-    if (!cb || !to.hasModule) return; // the caller was reinstalled or upgraded meanwhile
+    if (!cb || !to.hasModule) {
+      // the caller was reinstalled or upgraded meanwhile
+      this.mgmt.settleStop(to);
+      return;
+    }
     to.callbacks.delete(callbackId);
     const cc = cb.context;
     cc.outstanding--;
@@ -636,14 +721,6 @@ export class LocalIC implements LocalICApi {
       if (cres.ok) this.store?.noteCommit(to, cres.stableBlocks, cres.stableSizeChanged || cres.metaChanged);
     }
     this.afterExecution(to, cc, res);
-  }
-
-  /** The few management canister methods a canister may call locally. */
-  private management(_from: Canister, call: OutgoingCall): Outcome {
-    if (call.method === 'raw_rand') {
-      return { kind: 'reply', data: new Uint8Array(IDL.encode([IDL.Vec(IDL.Nat8)], [randomBytes(32)])) };
-    }
-    return { kind: 'reject', reject: rejects.managementUnsupported(call.method) };
   }
 
   // --- time and timers ---
@@ -683,7 +760,7 @@ export class LocalIC implements LocalICApi {
   /** One execution round of `canister_heartbeat` for every canister that exports it. */
   private runHeartbeats(): void {
     for (const c of this.canisters.values()) {
-      if (c.exports('canister_heartbeat')) this.runSystemTask(c, 'heartbeat', 'canister_heartbeat');
+      if (c.status === 'running' && c.exports('canister_heartbeat')) this.runSystemTask(c, 'heartbeat', 'canister_heartbeat');
     }
   }
 
@@ -691,7 +768,7 @@ export class LocalIC implements LocalICApi {
   private fireDueTimers(): void {
     for (let round = 0; round < MAX_TIMER_ROUNDS; round++) {
       const due = [...this.canisters.values()].filter(
-        (c) => c.hasModule && c.globalTimer !== 0n && c.globalTimer <= this.now,
+        (c) => c.hasModule && c.status === 'running' && c.globalTimer !== 0n && c.globalTimer <= this.now,
       );
       if (due.length === 0) return;
       for (const c of due) {
@@ -765,6 +842,9 @@ export class LocalIC implements LocalICApi {
       c.certifiedData = p.certifiedData;
       c.version = p.version;
       c.lastInstallArg = p.lastInstallArg;
+      // A canister stopping when the process ended had no open calls left: it is stopped.
+      c.status = p.status === 'running' ? 'running' : 'stopped';
+      for (const [hash, chunk] of p.chunks) c.chunks.restore(hash, chunk);
       if (!p.wasm) continue;
       const module = loadModule(p.wasm, { metering: this.metering, cacheDir: this.store?.moduleCacheDir });
       c.freshInstance(module);

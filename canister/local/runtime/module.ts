@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Reader, readSections } from '../wasm/binary.js';
+import { setFlagsFromString } from 'node:v8';
+import { Reader, readSections, SECTION } from '../wasm/binary.js';
 import { instrumentModule, type InstrumentResult } from '../wasm/instrument.js';
 import { LocalICError } from './errors.js';
 import { IMPLEMENTED_IC0 } from './system-api.js';
@@ -23,7 +24,7 @@ export interface LoadedModule {
 }
 
 /** Bumped whenever the instrumentation changes, so stale cache entries are ignored. */
-const INSTRUMENTATION_VERSION = 3;
+const INSTRUMENTATION_VERSION = 4;
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest());
@@ -65,6 +66,38 @@ function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 const memoryCache = new Map<string, LoadedModule>();
 
+// A module with one 64-bit memory of 0 pages.
+const MEMORY64_PROBE = Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0x04, 0]);
+
+/**
+ * moc's enhanced orthogonal persistence emits a 64-bit memory (memory64).
+ * Node 20's V8 (11.3) validates it only behind `--experimental-wasm-memory64`,
+ * which can be switched on at run time: V8 reads it when it compiles a
+ * module. Newer V8s accept memory64 without it, so it is set only when
+ * needed.
+ */
+export function enableMemory64(): boolean {
+  if (WebAssembly.validate(MEMORY64_PROBE)) return true;
+  setFlagsFromString('--experimental-wasm-memory64');
+  return WebAssembly.validate(MEMORY64_PROBE);
+}
+
+/** Whether the module defines a 64-bit memory or table (limits flag 0x04). */
+function uses64BitLimits(raw: Uint8Array): boolean {
+  try {
+    for (const s of readSections(raw)) {
+      if (s.id !== SECTION.memory && s.id !== SECTION.table) continue;
+      const r = new Reader(s.payload);
+      if (r.u32() === 0) continue;
+      if (s.id === SECTION.table) r.byte(); // reference type
+      if (r.byte() & 0x04) return true;
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}
+
 export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?: string }): LoadedModule {
   const hash = sha256(raw);
   const hashHex = Buffer.from(hash).toString('hex');
@@ -75,13 +108,16 @@ export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?
     return cached;
   }
 
-  let original: WebAssembly.Module;
+  const wide = uses64BitLimits(raw);
+  if (wide) enableMemory64();
   try {
-    original = new WebAssembly.Module(bufferSource(raw));
+    // A 64-bit table does not validate on Node 20 at all; it is checked after
+    // the instrumentation lowered it to a 32-bit one.
+    checkImports(new WebAssembly.Module(bufferSource(raw)));
   } catch (err) {
-    throw new LocalICError(`Invalid Wasm module: ${(err as Error).message}`, 'InvalidModule');
+    if (err instanceof LocalICError) throw err;
+    if (!wide) throw new LocalICError(`Invalid Wasm module: ${(err as Error).message}`, 'InvalidModule');
   }
-  checkImports(original);
 
   const file = opts.cacheDir ? cacheFile(opts.cacheDir, hashHex, opts.metering) : undefined;
   let instrumented: { wasm: Uint8Array; info: Omit<InstrumentResult, 'wasm'> } | undefined;
@@ -105,7 +141,13 @@ export function loadModule(raw: Uint8Array, opts: { metering: boolean; cacheDir?
     instrumented = { wasm, info };
     if (file) writeCache(file, wasm, info);
   }
-  const compiled = new WebAssembly.Module(bufferSource(instrumented.wasm));
+  let compiled: WebAssembly.Module;
+  try {
+    compiled = new WebAssembly.Module(bufferSource(instrumented.wasm));
+  } catch (err) {
+    throw new LocalICError(`Invalid Wasm module: ${(err as Error).message}`, 'InvalidModule');
+  }
+  if (wide) checkImports(compiled);
   const loaded: LoadedModule = {
     hash,
     hashHex,
@@ -136,6 +178,15 @@ export function moduleMetadata(module: LoadedModule, name: string): Uint8Array |
  * answer synchronously.
  */
 export function moduleMetadataEntries(module: LoadedModule): [string, Uint8Array][] {
+  return [...metadataSections(module)].map(([name, { data }]) => [name, data]);
+}
+
+/** Names of the sections that are `icp:private` (and not also public): only controllers may read them. */
+export function modulePrivateMetadataNames(module: LoadedModule): string[] {
+  return [...metadataSections(module)].filter(([, s]) => s.visibility === 'private').map(([name]) => name);
+}
+
+function metadataSections(module: LoadedModule): Map<string, { visibility: string; data: Uint8Array }> {
   const found = new Map<string, { visibility: string; data: Uint8Array }>();
   for (const section of readSections(module.raw)) {
     if (section.id !== 0) continue;
@@ -146,5 +197,5 @@ export function moduleMetadataEntries(module: LoadedModule): [string, Uint8Array
     if (seen && (seen.visibility === 'public' || m[1] === 'private')) continue;
     found.set(m[2], { visibility: m[1], data: new Uint8Array(section.payload.subarray(r.pos)) });
   }
-  return [...found].map(([name, { data }]) => [name, data]);
+  return found;
 }

@@ -3,7 +3,8 @@
 //   modules/<sha256>.wasm             installed modules (and the instrumentation cache)
 //   canisters/<id>/stable.img         stable memory image as of the last checkpoint (+ later writes)
 //   canisters/<id>/stable.wal         write-ahead log of committed messages since that checkpoint
-//   canisters/<id>/meta.json          controllers, module hash, certified data... at the checkpoint
+//   canisters/<id>/meta.json          controllers, module hash, certified data, status... at the checkpoint
+//   canisters/<id>/chunks/<sha256>    the Wasm chunk store (upload_chunk), one durable file per chunk
 //
 // Each flush appends, per canister, one checksummed WAL record holding the
 // full contents of every 4 KiB stable block committed messages changed, plus
@@ -24,6 +25,7 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -44,6 +46,9 @@ export interface PersistedCanister {
   version: bigint;
   lastInstallArg: Uint8Array;
   wasm: Uint8Array | undefined;
+  status: 'running' | 'stopping' | 'stopped';
+  /** The chunk store: hex SHA-256 and bytes of each chunk. */
+  chunks: [string, Uint8Array][];
 }
 
 interface Meta {
@@ -53,6 +58,8 @@ interface Meta {
   version: string;
   lastInstallArg: string;
   stablePages: number;
+  /** Absent in files written before stop_canister existed: running. */
+  status?: 'running' | 'stopping' | 'stopped';
 }
 
 const MAGIC = 0x4c494357; // "LICW"
@@ -84,6 +91,7 @@ function metaOf(c: Canister): Meta {
     version: c.version.toString(),
     lastInstallArg: hex(c.lastInstallArg),
     stablePages: c.stable.sizePages,
+    status: c.status,
   };
 }
 
@@ -171,6 +179,8 @@ export class Persistence {
         version: BigInt(meta.version),
         lastInstallArg: Buffer.from(meta.lastInstallArg, 'hex'),
         wasm: wasm ? new Uint8Array(wasm) : undefined,
+        status: meta.status ?? 'running',
+        chunks: readChunks(join(dir, 'chunks')),
       });
       const bytes = id.toUint8Array();
       if (bytes.length === 10 && bytes[8] === 1 && bytes[9] === 1) {
@@ -231,6 +241,19 @@ export class Persistence {
     if (existsSync(path)) return;
     mkdirSync(this.moduleCacheDir, { recursive: true });
     writeFileDurable(path, module.raw);
+  }
+
+  /** Stores a chunk of the canister's chunk store durably (before upload_chunk replies). */
+  saveChunk(c: Canister, hashHex: string, chunk: Uint8Array): void {
+    writeFileDurable(join(this.canistersDir, c.idText, 'chunks', hashHex), chunk);
+  }
+
+  /** Empties the canister's chunk store on disk. */
+  clearChunks(c: Canister): void {
+    const dir = join(this.canistersDir, c.idText, 'chunks');
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true });
+    syncDir(dir);
   }
 
   /** Remembers that committed messages changed these blocks (and maybe metadata). */
@@ -317,6 +340,14 @@ function readImage(path: string, stable: StableMemory): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The chunk files of a canister (a `.tmp` is a write that never completed). */
+function readChunks(dir: string): [string, Uint8Array][] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => /^[0-9a-f]{64}$/.test(name))
+    .map((name): [string, Uint8Array] => [name, new Uint8Array(readFileSync(join(dir, name)))]);
 }
 
 /** Joins runs of consecutive blocks into single writes. */

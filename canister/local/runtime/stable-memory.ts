@@ -29,6 +29,10 @@ export class StableMemory {
   private undo = new Map<number, Uint8Array | null>();
   private sizeBefore = 0;
   private inMessage = false;
+  /** Blocks committed since the last takeDelta; `deltaFull` when all content must be sent. */
+  private deltaBlocks = new Set<number>();
+  private deltaFull = true;
+  private deltaSentSize = -1;
 
   constructor(readonly maxPages = DEFAULT_MAX_STABLE_PAGES) {}
 
@@ -50,6 +54,7 @@ export class StableMemory {
   /** Ends the message keeping its writes; returns the blocks it changed (sorted). */
   commit(): { blocks: number[]; sizeChanged: boolean } {
     const blocks = [...this.undo.keys()].sort((a, b) => a - b);
+    for (const b of blocks) this.deltaBlocks.add(b);
     const sizeChanged = this.size !== this.sizeBefore;
     this.undo.clear();
     this.inMessage = false;
@@ -165,8 +170,33 @@ export class StableMemory {
     }
   }
 
+  /**
+   * Committed blocks changed since the last call (copies), for a query
+   * replica; `full` means the receiver starts from an empty memory.
+   */
+  takeDelta(): { full: boolean; sizePages: number; blocks: [number, Uint8Array][] } | undefined {
+    if (!this.deltaFull && this.deltaBlocks.size === 0 && this.deltaSentSize === this.size) return undefined;
+    const blocks: [number, Uint8Array][] = [];
+    if (this.deltaFull) {
+      for (const [index, page] of this.allocatedPages()) {
+        for (let b = 0; b < BLOCKS_PER_PAGE; b++) {
+          const data = page.subarray(b * BLOCK, (b + 1) * BLOCK);
+          if (!isZero(data)) blocks.push([index * BLOCKS_PER_PAGE + b, new Uint8Array(data)]);
+        }
+      }
+    } else {
+      for (const b of [...this.deltaBlocks].sort((x, y) => x - y)) blocks.push([b, new Uint8Array(this.block(b))]);
+    }
+    const delta = { full: this.deltaFull, sizePages: this.size, blocks };
+    this.deltaBlocks.clear();
+    this.deltaFull = false;
+    this.deltaSentSize = this.size;
+    return delta;
+  }
+
   /** Drops all content (reinstall). */
   clear(): void {
+    this.deltaFull = true;
     this.pages = [];
     this.size = 0;
     this.undo.clear();

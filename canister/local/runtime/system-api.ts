@@ -347,6 +347,66 @@ export function createSystemApi(host: SystemApiHost): Record<string, Fn> {
   return api as unknown as Record<string, Fn>;
 }
 
+/**
+ * The arguments (by position) and results the interface specification types
+ * `I`: i32 in a module with a 32-bit memory, i64 with a 64-bit one (memory64,
+ * as moc emits for enhanced orthogonal persistence). Other i64 arguments
+ * (stable memory offsets, timestamps, cycle amounts) are i64 either way.
+ */
+const ADDRESS_TYPED: Record<string, { args: number[]; result?: true }> = {
+  msg_arg_data_size: { args: [], result: true },
+  msg_arg_data_copy: { args: [0, 1, 2] },
+  msg_caller_size: { args: [], result: true },
+  msg_caller_copy: { args: [0, 1, 2] },
+  msg_method_name_size: { args: [], result: true },
+  msg_method_name_copy: { args: [0, 1, 2] },
+  msg_reject_msg_size: { args: [], result: true },
+  msg_reject_msg_copy: { args: [0, 1, 2] },
+  msg_reply_data_append: { args: [0, 1] },
+  msg_reject: { args: [0, 1] },
+  msg_cycles_available128: { args: [0] },
+  msg_cycles_refunded128: { args: [0] },
+  msg_cycles_accept128: { args: [2] },
+  canister_cycle_balance128: { args: [0] },
+  canister_liquid_cycle_balance128: { args: [0] },
+  cycles_burn128: { args: [2] },
+  canister_self_size: { args: [], result: true },
+  canister_self_copy: { args: [0, 1, 2] },
+  is_controller: { args: [0, 1] },
+  call_new: { args: [0, 1, 2, 3, 4, 5, 6, 7] },
+  call_on_cleanup: { args: [0, 1] },
+  call_data_append: { args: [0, 1] },
+  certified_data_set: { args: [0, 1] },
+  data_certificate_size: { args: [], result: true },
+  data_certificate_copy: { args: [0, 1, 2] },
+  cost_call: { args: [2] },
+  cost_create_canister: { args: [0] },
+  cost_http_request: { args: [2] },
+  debug_print: { args: [0, 1] },
+  trap: { args: [0, 1] },
+};
+
+/**
+ * The system API as a module with a 64-bit memory imports it: its addresses
+ * and sizes arrive as BigInt and the `I`-typed sizes must be returned as
+ * BigInt. The functions above work on numbers (a heap here stays far below
+ * 2^53 bytes), so only those arguments and results are converted.
+ */
+export function forMemory64(api: Record<string, Fn>): Record<string, Fn> {
+  const out: Record<string, Fn> = { ...api };
+  for (const [name, spec] of Object.entries(ADDRESS_TYPED)) {
+    const f = api[name] as (...a: unknown[]) => unknown;
+    if (!f) continue;
+    const { args, result } = spec;
+    out[name] = ((...a: unknown[]) => {
+      for (const i of args) if (typeof a[i] === 'bigint') a[i] = Number(a[i]);
+      const r = f(...a);
+      return result && typeof r === 'number' ? BigInt(r) : r;
+    }) as Fn;
+  }
+  return out;
+}
+
 /** Names of the `ic0` functions this runtime implements. */
 export const IMPLEMENTED_IC0 = new Set(
   Object.keys(

@@ -11,11 +11,29 @@
 // certifiedData, timeNs) answer from a mirror the worker updates at the end
 // of every task, before that task's answer, so a resolved call is always
 // reflected in them.
+//
+// Queries do not wait behind updates: a second worker (query-worker.ts)
+// keeps a query replica of every canister, and the runtime's worker hands it,
+// through this thread, what committed messages changed, before the answer of
+// the task that committed them. So a query sees every update that resolved
+// before it was made, and runs while the runtime executes the next update.
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Principal } from '@dfinity/principal';
 import { LocalICError } from '../runtime/errors.js';
-import type { CallResult, LocalICApi, LocalICOptions } from '../runtime/local-ic.js';
-import { deserializeError, type Op, type Request, type StateDelta, type WorkerInit, type WorkerMessage, type WorkerOptions } from './protocol.js';
+import { INSTRUCTION_LIMITS, type CallResult, type LocalICApi, type LocalICOptions } from '../runtime/local-ic.js';
+import { transferablesOf, type ReplicaQuery } from '../runtime/query-replica.js';
+import {
+  deserializeError,
+  type Op,
+  type QueryWorkerInit,
+  type QueryWorkerMessage,
+  type Request,
+  type StateDelta,
+  type WorkerInit,
+  type WorkerMessage,
+  type WorkerOptions,
+} from './protocol.js';
 
 type Payload<O extends Op> = Omit<Extract<Request, { op: O }>, 'id' | 'op'>;
 
@@ -25,6 +43,7 @@ interface Mirrored {
   moduleHash: Uint8Array | undefined;
   certifiedData: Uint8Array;
   metadata: Map<string, Uint8Array>;
+  privateMetadata: Set<string>;
 }
 
 interface Pending {
@@ -33,6 +52,7 @@ interface Pending {
 }
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+const QUERY_ENTRY = new URL('./query-worker-entry.mjs', import.meta.url);
 
 export class LocalICThread implements LocalICApi {
   private readonly pending = new Map<number, Pending>();
@@ -42,19 +62,39 @@ export class LocalICThread implements LocalICApi {
   private closing: Promise<void> | undefined;
   /** Set when the worker died: every later call fails with it. */
   private dead: Error | undefined;
+  private readonly pendingQueries = new Map<number, Pending>();
 
   private constructor(
     private readonly worker: Worker,
+    private queryWorker: Worker | undefined,
     private readonly manualClock: boolean,
     private readonly logLine: (canisterId: string, line: string) => void,
   ) {}
 
   /** Starts the worker, which opens `dataDir` (recovering canisters) before this resolves. */
   static create(opts: LocalICOptions = {}): Promise<LocalICThread> {
-    const { log, thread: _thread, ...rest } = opts;
+    const { log, thread: _thread, queries, ...rest } = opts;
     const options: WorkerOptions = rest;
-    const worker = new Worker(ENTRY, { workerData: { options } satisfies WorkerInit, name: 'local-ic' });
-    const host = new LocalICThread(worker, opts.clock === 'manual', log ?? ((id, line) => console.log(`[canister ${id}] ${line}`)));
+    // Without rollback (a bench setting) commits are not tracked, so a replica could not follow.
+    const replicas = queries !== 'serial' && opts.rollback !== false;
+    const worker = new Worker(ENTRY, { workerData: { options, replicas } satisfies WorkerInit, name: 'local-ic' });
+    const queryWorker = replicas
+      ? new Worker(QUERY_ENTRY, {
+          workerData: {
+            metering: opts.metering ?? true,
+            queryLimit: opts.instructionLimits?.query ?? INSTRUCTION_LIMITS.query,
+            cacheDir: opts.dataDir ? join(opts.dataDir, 'modules') : undefined,
+          } satisfies QueryWorkerInit,
+          name: 'local-ic-queries',
+        })
+      : undefined;
+    const host = new LocalICThread(
+      worker,
+      queryWorker,
+      opts.clock === 'manual',
+      log ?? ((id, line) => console.log(`[canister ${id}] ${line}`)),
+    );
+    if (queryWorker) host.watchQueryWorker(queryWorker);
     return new Promise((resolve, reject) => {
       let started = false;
       worker.on('message', (m: WorkerMessage) => {
@@ -92,6 +132,10 @@ export class LocalICThread implements LocalICApi {
       case 'log':
         this.logLine(m.canisterId, m.line);
         return;
+      case 'replica':
+        // Forwarded before the answer of the task that committed it, so later queries see it.
+        this.queryWorker?.postMessage({ kind: 'apply', deltas: m.deltas }, transferablesOf(m.deltas));
+        return;
       case 'result':
       case 'error': {
         const p = this.pending.get(m.id);
@@ -111,15 +155,71 @@ export class LocalICThread implements LocalICApi {
     this.dead ??= error;
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
+    for (const p of this.pendingQueries.values()) p.reject(error);
+    this.pendingQueries.clear();
+  }
+
+  private watchQueryWorker(w: Worker): void {
+    w.on('message', (m: QueryWorkerMessage) => {
+      switch (m.kind) {
+        case 'log':
+          this.logLine(m.canisterId, m.line);
+          return;
+        case 'failed':
+          this.dropQueryWorker(deserializeError(m.error));
+          return;
+        case 'result':
+        case 'error': {
+          const p = this.pendingQueries.get(m.id);
+          if (!p) return;
+          this.pendingQueries.delete(m.id);
+          this.refreshRef();
+          if (m.kind === 'result') p.resolve(m.value);
+          else p.reject(deserializeError(m.error));
+          return;
+        }
+        default:
+          return;
+      }
+    });
+    w.on('error', (error) => this.dropQueryWorker(error));
+    w.on('exit', (code) => this.dropQueryWorker(new Error(`the query worker exited (code ${code})`)));
   }
 
   /**
-   * The worker keeps the process alive only while a call is waiting for it,
+   * A replica that could not follow its canister must not answer: queries go
+   * back to the runtime's own queue (slower, never stale).
+   */
+  private dropQueryWorker(error: Error): void {
+    const w = this.queryWorker;
+    if (!w) return;
+    this.queryWorker = undefined;
+    w.removeAllListeners('exit');
+    if (!this.closing) this.logLine('local-ic', `query replicas stopped (${error.message}); queries wait for updates again`);
+    void w.terminate();
+    for (const p of this.pendingQueries.values()) p.reject(error);
+    this.pendingQueries.clear();
+  }
+
+  /**
+   * The workers keep the process alive only while a call is waiting for them,
    * like the in-thread runtime, whose timers do not hold the process either.
    */
   private refreshRef(): void {
     if (this.pending.size > 0) this.worker.ref();
     else this.worker.unref();
+    if (this.pendingQueries.size > 0) this.queryWorker?.ref();
+    else this.queryWorker?.unref();
+  }
+
+  private sendQuery(query: ReplicaQuery): Promise<CallResult> {
+    const w = this.queryWorker!;
+    const id = this.nextId++;
+    return new Promise<CallResult>((resolve, reject) => {
+      this.pendingQueries.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.refreshRef();
+      w.postMessage({ kind: 'query', id, query });
+    });
   }
 
   private send<O extends Op, T>(op: O, payload: Payload<O>): Promise<T> {
@@ -146,6 +246,7 @@ export class LocalICThread implements LocalICApi {
         moduleHash: c.moduleHash,
         certifiedData: c.certifiedData,
         metadata: c.metadata ? new Map(c.metadata) : (before?.metadata ?? new Map()),
+        privateMetadata: c.metadata ? new Set(c.privateMetadata ?? []) : (before?.privateMetadata ?? new Set()),
       });
     }
   }
@@ -190,6 +291,18 @@ export class LocalICThread implements LocalICApi {
     arg: Uint8Array,
     opts: { caller?: Principal; certificate?: Uint8Array } = {},
   ): Promise<CallResult> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (this.closing) return Promise.reject(new LocalICError('the local IC is closed', 'Closed'));
+    if (this.queryWorker) {
+      return this.sendQuery({
+        canisterId: canisterId.toUint8Array(),
+        method,
+        arg,
+        caller: opts.caller?.toUint8Array(),
+        certificate: opts.certificate,
+        time: this.timeNs(),
+      });
+    }
     return this.send('query', {
       canisterId: canisterId.toUint8Array(),
       method,
@@ -226,6 +339,16 @@ export class LocalICThread implements LocalICApi {
     return data ? new Uint8Array(data) : undefined;
   }
 
+  isPrivateMetadata(canisterId: Principal, name: string): boolean {
+    const c = this.canisters.get(canisterId.toText());
+    return c?.moduleHash !== undefined && c.privateMetadata.has(name);
+  }
+
+  metadataNames(canisterId: Principal): string[] {
+    const c = this.canisters.get(canisterId.toText());
+    return c?.moduleHash ? [...c.metadata.keys()] : [];
+  }
+
   certifiedData(canisterId: Principal): Uint8Array {
     return new Uint8Array(this.mirrored(canisterId).certifiedData);
   }
@@ -252,6 +375,14 @@ export class LocalICThread implements LocalICApi {
       if (!this.dead) await this.send('close', {});
       this.worker.removeAllListeners('exit');
       await this.worker.terminate();
+      const q = this.queryWorker;
+      if (q) {
+        this.queryWorker = undefined;
+        q.removeAllListeners('exit');
+        await q.terminate();
+        for (const p of this.pendingQueries.values()) p.reject(new LocalICError('the local IC is closed', 'Closed'));
+        this.pendingQueries.clear();
+      }
     })();
     return this.closing;
   }

@@ -6,12 +6,15 @@
 // and Uint8Arrays clone natively.
 import { InstallCodeError, LocalICError, type Reject } from '../runtime/errors.js';
 import type { CallResult, LocalICOptions } from '../runtime/local-ic.js';
+import type { ReplicaDelta, ReplicaResult } from '../runtime/query-replica.js';
 
 /** Options the worker can receive (functions cannot cross threads). */
-export type WorkerOptions = Omit<LocalICOptions, 'log' | 'thread'>;
+export type WorkerOptions = Omit<LocalICOptions, 'log' | 'thread' | 'queries'>;
 
 export interface WorkerInit {
   options: WorkerOptions;
+  /** Hand committed state to a query thread after every task. */
+  replicas: boolean;
 }
 
 /** One request from the host; `id` pairs it with its answer. */
@@ -43,6 +46,8 @@ export interface CanisterState {
   certifiedData: Uint8Array;
   /** Present when the module changed since the last state sent: its metadata sections. */
   metadata?: [string, Uint8Array][];
+  /** With `metadata`: the names of its `icp:private` sections. */
+  privateMetadata?: string[];
 }
 
 /** Canisters whose mirrored fields changed, and the runtime's clock. */
@@ -62,7 +67,24 @@ export type WorkerMessage =
   | { kind: 'failed'; error: SerializedError }
   | { kind: 'state'; state: StateDelta }
   | { kind: 'log'; canisterId: string; line: string }
+  /** What committed messages changed, for the query thread (sent before the task's answer). */
+  | { kind: 'replica'; deltas: ReplicaDelta[] }
   | { kind: 'result'; id: number; value: CallResult | Uint8Array | undefined }
+  | { kind: 'error'; id: number; error: SerializedError };
+
+/** What the query thread needs to execute queries as the runtime would. */
+export interface QueryWorkerInit {
+  metering: boolean;
+  queryLimit: bigint;
+  cacheDir?: string;
+}
+
+/** Messages from the query thread. */
+export type QueryWorkerMessage =
+  | { kind: 'ready' }
+  | { kind: 'failed'; error: SerializedError }
+  | { kind: 'log'; canisterId: string; line: string }
+  | { kind: 'result'; id: number; value: ReplicaResult }
   | { kind: 'error'; id: number; error: SerializedError };
 
 export function serializeError(error: unknown): SerializedError {

@@ -7,11 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Principal } from '@dfinity/principal';
 import { LocalIC, type CallResult } from '../runtime/local-ic.js';
+import { transferablesOf } from '../runtime/query-replica.js';
 import { ownedBuffer, serializeError, type CanisterState, type Request, type StateDelta, type WorkerInit, type WorkerMessage } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('canister/local/thread/worker.ts runs only as a worker thread');
-const { options } = workerData as WorkerInit;
+const { options, replicas } = workerData as WorkerInit;
 
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '-');
@@ -38,7 +39,10 @@ function collectState(ic: LocalIC, force: boolean): StateDelta | undefined {
       moduleHash,
       certifiedData,
     };
-    if (!before || before.moduleHash !== hashHex || force) state.metadata = ic.metadataEntries(id);
+    if (!before || before.moduleHash !== hashHex || force) {
+      state.metadata = ic.metadataEntries(id);
+      state.privateMetadata = ic.privateMetadataNames(id);
+    }
     published.set(text, { key, moduleHash: hashHex });
     canisters.push(state);
   }
@@ -63,6 +67,10 @@ try {
   throw error;
 }
 ic.observeTasks(() => {
+  if (replicas) {
+    const deltas = ic.takeReplicaDeltas();
+    if (deltas.length > 0) post({ kind: 'replica', deltas }, transferablesOf(deltas));
+  }
   const state = collectState(ic, false);
   if (state) post({ kind: 'state', state });
 });
@@ -119,4 +127,9 @@ port.on('message', (req: Request) => {
   );
 });
 
+// The query thread starts from everything the runtime recovered.
+if (replicas) {
+  const deltas = ic.takeReplicaDeltas();
+  if (deltas.length > 0) post({ kind: 'replica', deltas }, transferablesOf(deltas));
+}
 post({ kind: 'ready', state: collectState(ic, true)! });

@@ -13,7 +13,16 @@
 //   are exported, so the runtime can save and restore them around a message
 //   and call reply/reject callbacks by table index;
 // - a start function is exported as `canister_start` instead, so it runs once
-//   the counter is set.
+//   the counter is set;
+// - memory 0 is exported under a name of the runtime's own: the IC finds a
+//   module's memory whatever its export is called (Motoko calls it `mem`), or
+//   when it is not exported at all;
+// - a 64-bit table (table64, which moc's enhanced orthogonal persistence
+//   emits next to 64-bit memory) is lowered to a 32-bit one: Node 20's V8
+//   validates 64-bit memories behind a flag but not 64-bit tables at all.
+//   Its index operands are wrapped to i32 (`call_indirect`, `table.get`,
+//   `table.grow`, `table.size`); instructions whose index is not on top of
+//   the stack are refused (moc uses none of them).
 //
 // Only entries are appended (a type, a global, a function, exports), so no
 // existing index moves and the rest of the module is copied byte for byte.
@@ -37,6 +46,7 @@ export const COUNTER_EXPORT = 'canister counter_instructions';
 export const TABLE_EXPORT = '__local_ic_table';
 export const GLOBAL_EXPORT_PREFIX = '__local_ic_global_';
 export const START_EXPORT = 'canister_start';
+export const MEMORY_EXPORT = '__local_ic_memory';
 
 export interface InstrumentOptions {
   /** Inject the instruction counter (default true). Without it only the exports are added. */
@@ -53,11 +63,18 @@ export interface InstrumentResult {
   hasStart: boolean;
   /** Number of function bodies instrumented. */
   functions: number;
+  /** Export name of memory 0, if the module has a memory. */
+  memoryExport: string | undefined;
+  /** Memory 0 is a 64-bit memory (memory64): the system API then takes and returns i64 addresses. */
+  memory64: boolean;
+  /** A 64-bit table was lowered to a 32-bit one. */
+  table64Lowered: boolean;
 }
 
 interface ImportCounts {
   funcs: number;
   tables: number;
+  memories: number;
   globals: number;
 }
 
@@ -70,7 +87,7 @@ function skipLimits(r: Reader): void {
 function countImports(payload: Uint8Array): ImportCounts {
   const r = new Reader(payload);
   const n = r.u32();
-  const counts: ImportCounts = { funcs: 0, tables: 0, globals: 0 };
+  const counts: ImportCounts = { funcs: 0, tables: 0, memories: 0, globals: 0 };
   for (let i = 0; i < n; i++) {
     r.name();
     r.name();
@@ -84,6 +101,7 @@ function countImports(payload: Uint8Array): ImportCounts {
       counts.tables++;
     } else if (kind === 2) {
       skipLimits(r);
+      counts.memories++;
     } else if (kind === 3) {
       r.byte();
       r.byte();
@@ -169,7 +187,24 @@ const PLAIN = 2; // non-reentrant block start or block end: subtract only
 const REENTRANT = 3; // function entry or loop header: subtract and check
 const DYNAMIC = 4; // before a bulk memory instruction: subtract its size operand
 const FLUSH = 5; // before a call, a return or leaving the function: store the counter
-const ORDER = [0, 0, 1, 1, 2, 2];
+const WRAP = 6; // table64 lowering: i32.wrap_i64 of the index operand before the instruction
+const EXTEND_U = 7; // table64 lowering: i64.extend_i32_u of the result after the instruction
+const EXTEND_S = 8; // table64 lowering: i64.extend_i32_s (table.grow's -1 stays -1)
+const DYNAMIC64 = 9; // before a bulk instruction of a 64-bit memory: subtract its i64 size operand
+const ORDER = [0, 0, 1, 1, 2, 2, 2, 2, 2, 2];
+const LOWERING = new Set([WRAP, EXTEND_U, EXTEND_S]);
+
+/** What the scan of a function body needs to know about the module. */
+interface BodyContext {
+  /** Per table index: whether it is a 64-bit table being lowered. */
+  table64: boolean[];
+  /** Memory 0 is 64-bit: memory.copy/fill take an i64 size. */
+  memory64: boolean;
+}
+
+function table64Unsupported(what: string): never {
+  throw new WasmFormatError(`${what} on a 64-bit table is not supported by the local IC`);
+}
 
 /**
  * Scans one function body's instructions from `start` to `end` and returns
@@ -179,7 +214,7 @@ const ORDER = [0, 0, 1, 1, 2, 2];
  * unreachable and the return_call forms; a function entry or loop header is
  * re-entrant and checks the limit; a block that costs nothing gets no code.
  */
-function injectionPoints(code: Uint8Array, start: number, end: number): number[] {
+function injectionPoints(code: Uint8Array, start: number, end: number, ctx: BodyContext): number[] {
   const events: number[] = [start, ENTRY, 0];
   // The function itself is a re-entrant block and costs at least 1.
   let curPos = start;
@@ -235,11 +270,20 @@ function injectionPoints(code: Uint8Array, start: number, end: number): number[]
         events.push(at, FLUSH, 0);
         flush(r.pos, PLAIN);
         break;
-      case 0x13: // return_call_indirect
+      case 0x13: {
+        // return_call_indirect
         r.skipLeb();
-        r.skipLeb();
+        const table = r.u32();
         events.push(at, FLUSH, 0);
+        if (ctx.table64[table]) events.push(at, WRAP, 0);
         flush(r.pos, PLAIN);
+        break;
+      }
+      case 0x25: // table.get
+        if (ctx.table64[r.u32()]) events.push(at, WRAP, 0);
+        break;
+      case 0x26: // table.set
+        if (ctx.table64[r.u32()]) table64Unsupported('table.set');
         break;
       case 0x0e: {
         // br_table
@@ -254,18 +298,20 @@ function injectionPoints(code: Uint8Array, start: number, end: number): number[]
         r.skipLeb();
         events.push(at, FLUSH, 0, r.pos, RELOAD, 0);
         break;
-      case 0x11: // call_indirect
+      case 0x11: {
+        // call_indirect
         r.skipLeb();
-        r.skipLeb();
-        events.push(at, FLUSH, 0, r.pos, RELOAD, 0);
+        const table = r.u32();
+        events.push(at, FLUSH, 0);
+        if (ctx.table64[table]) events.push(at, WRAP, 0);
+        events.push(r.pos, RELOAD, 0);
         break;
+      }
       case 0x20:
       case 0x21:
       case 0x22:
       case 0x23:
       case 0x24:
-      case 0x25:
-      case 0x26:
       case 0x3f:
       case 0x40:
       case 0x41:
@@ -290,23 +336,45 @@ function injectionPoints(code: Uint8Array, start: number, end: number): number[]
         const sub = r.u32();
         curCost += miscOpcodeCost(sub);
         switch (sub) {
-          case 8: // memory.init
-          case 10: // memory.copy
-          case 12: // table.init
-          case 14: // table.copy
+          case 8: // memory.init (its size is an i32 even for a 64-bit memory)
             r.skipLeb();
             r.skipLeb();
             events.push(at, DYNAMIC, 0);
             break;
-          case 11: // memory.fill
-          case 17: // table.fill
+          case 10: // memory.copy
             r.skipLeb();
+            r.skipLeb();
+            events.push(at, ctx.memory64 ? DYNAMIC64 : DYNAMIC, 0);
+            break;
+          case 12: // table.init
+            r.skipLeb();
+            if (ctx.table64[r.u32()]) table64Unsupported('table.init');
             events.push(at, DYNAMIC, 0);
+            break;
+          case 14: {
+            // table.copy
+            const dst = r.u32();
+            const src = r.u32();
+            if (ctx.table64[dst] || ctx.table64[src]) table64Unsupported('table.copy');
+            events.push(at, DYNAMIC, 0);
+            break;
+          }
+          case 11: // memory.fill
+            r.skipLeb();
+            events.push(at, ctx.memory64 ? DYNAMIC64 : DYNAMIC, 0);
+            break;
+          case 17: // table.fill
+            if (ctx.table64[r.u32()]) table64Unsupported('table.fill');
+            events.push(at, DYNAMIC, 0);
+            break;
+          case 15: // table.grow: [ref, n] -> old size or -1
+            if (ctx.table64[r.u32()]) events.push(at, WRAP, 0, r.pos, EXTEND_S, 0);
+            break;
+          case 16: // table.size
+            if (ctx.table64[r.u32()]) events.push(r.pos, EXTEND_U, 0);
             break;
           case 9:
           case 13:
-          case 15:
-          case 16:
             r.skipLeb();
             break;
           default:
@@ -398,7 +466,9 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
   const sections = readSections(wasm);
   const find = (id: number): Section | undefined => sections.find((s) => s.id === id);
 
-  const imports = find(SECTION.import) ? countImports(find(SECTION.import)!.payload) : { funcs: 0, tables: 0, globals: 0 };
+  const imports = find(SECTION.import)
+    ? countImports(find(SECTION.import)!.payload)
+    : { funcs: 0, tables: 0, memories: 0, globals: 0 };
   const definedGlobals = vectorCount(find(SECTION.global)?.payload);
   const definedTables = vectorCount(find(SECTION.table)?.payload);
 
@@ -407,6 +477,21 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
 
   // Parameter counts of the module's own functions (their counter local follows the declared locals).
   const paramCounts = functionParamCounts(find(SECTION.type)?.payload, find(SECTION.function)?.payload);
+
+  // Memory 0 and 64-bit tables.
+  const memory64 = imports.memories === 0 ? firstMemoryIs64(find(SECTION.memory)?.payload) : false;
+  const hasMemory = imports.memories > 0 || vectorCount(find(SECTION.memory)?.payload) > 0;
+  const table64 = new Array<boolean>(imports.tables).fill(false);
+  const tableSection = find(SECTION.table);
+  if (tableSection) {
+    const lowered = lowerTables(tableSection.payload);
+    table64.push(...lowered.is64);
+    tableSection.payload = lowered.payload;
+  }
+  const table64Lowered = table64.some(Boolean);
+  const elements = find(SECTION.element);
+  if (elements && table64Lowered) elements.payload = lowerElementOffsets(elements.payload, table64);
+  const ctx: BodyContext = { table64, memory64 };
 
   // Rewrite the code section.
   const code = find(SECTION.code);
@@ -424,12 +509,12 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
       const bodyStart = r.pos;
       const bodyEnd = bodyStart + size;
       r.pos = bodyEnd;
-      if (!metering) {
+      if (!metering && !table64Lowered) {
         out.push(encodeU32(size));
         out.copy(src, bodyStart, bodyEnd);
         continue;
       }
-      // Local declarations: keep them and append the counter (i64) and a scratch i32.
+      // Local declarations: keep them and append the counter (i64), a scratch i32 and a scratch i64.
       const lr = new Reader(src, bodyStart, bodyEnd);
       const groups = lr.u32();
       const groupsStart = lr.pos;
@@ -441,18 +526,30 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
       const codeStart = lr.pos;
       const C = encodeU32(paramCounts[f] + declared);
       const S = encodeU32(paramCounts[f] + declared + 1);
+      const S64 = encodeU32(paramCounts[f] + declared + 2);
       const load = [0x23, ...G, 0x21, ...C];
       const store = [0x20, ...C, 0x24, ...G];
       const check = [0x20, ...C, 0x42, 0x00, 0x53, 0x04, 0x40, ...store, 0x00, 0x0b];
       const subPrefix = [0x20, ...C, 0x42];
       const subSuffix = [0x7d, 0x21, ...C];
       const dynamic = [0x22, ...S, 0x20, ...C, 0x20, ...S, 0xad, 0x7d, 0x21, ...C, ...check];
+      const dynamic64 = [0x22, ...S64, 0x20, ...C, 0x20, ...S64, 0x7d, 0x21, ...C, ...check];
 
-      const points = injectionPoints(src, codeStart, bodyEnd);
+      let points = injectionPoints(src, codeStart, bodyEnd, ctx);
       body.len = 0;
-      body.push(encodeU32(groups + 2));
-      body.copy(src, groupsStart, codeStart);
-      body.push([0x01, 0x7e, 0x01, 0x7f]);
+      if (metering) {
+        body.push(encodeU32(groups + 3));
+        body.copy(src, groupsStart, codeStart);
+        body.push([0x01, 0x7e, 0x01, 0x7f, 0x01, 0x7e]);
+      } else {
+        // Lowering only: the locals stay as they are.
+        body.copy(src, bodyStart, codeStart);
+        const kept: number[] = [];
+        for (let p = 0; p < points.length; p += 3) {
+          if (LOWERING.has(points[p + 1])) kept.push(points[p], points[p + 1], points[p + 2]);
+        }
+        points = kept;
+      }
       let last = codeStart;
       for (let p = 0; p < points.length; p += 3) {
         const pos = points[p];
@@ -469,6 +566,18 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
             break;
           case DYNAMIC:
             body.push(dynamic);
+            break;
+          case DYNAMIC64:
+            body.push(dynamic64);
+            break;
+          case WRAP:
+            body.push([0xa7]);
+            break;
+          case EXTEND_U:
+            body.push([0xad]);
+            break;
+          case EXTEND_S:
+            body.push([0xac]);
             break;
           default:
             body.push(subPrefix);
@@ -515,6 +624,11 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
     tableExport = TABLE_EXPORT;
     addExport(TABLE_EXPORT, 1, 0);
   }
+  let memoryExport: string | undefined;
+  if (hasMemory) {
+    memoryExport = MEMORY_EXPORT;
+    addExport(MEMORY_EXPORT, 2, 0);
+  }
   const startIdx = sections.findIndex((s) => s.id === SECTION.start);
   const hasStart = startIdx !== -1;
   if (hasStart) {
@@ -526,7 +640,128 @@ export function instrumentModule(wasm: Uint8Array, opts: InstrumentOptions = {})
     concatBytes([vectorItems(exportSection.payload), Uint8Array.from(extra)]),
   );
 
-  return { wasm: writeSections(sections), globalExports, tableExport, hasStart, functions };
+  return {
+    wasm: writeSections(sections),
+    globalExports,
+    tableExport,
+    hasStart,
+    functions,
+    memoryExport,
+    memory64,
+    table64Lowered,
+  };
+}
+
+/** Whether the first memory the module defines is 64-bit (limits flag 0x04). */
+function firstMemoryIs64(payload: Uint8Array | undefined): boolean {
+  if (!payload) return false;
+  const r = new Reader(payload);
+  if (r.u32() === 0) return false;
+  return (r.byte() & 0x04) !== 0;
+}
+
+/** Reads a limits value of any width as a number (table sizes fit easily). */
+function readLimit(r: Reader): number {
+  let result = 0;
+  let scale = 1;
+  for (;;) {
+    const b = r.byte();
+    result += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return result;
+    scale *= 128;
+  }
+}
+
+/** The table section with every 64-bit table turned into a 32-bit one, and which tables were 64-bit. */
+function lowerTables(payload: Uint8Array): { payload: Uint8Array; is64: boolean[] } {
+  const r = new Reader(payload);
+  const n = r.u32();
+  const is64: boolean[] = [];
+  const out: number[] = [...encodeU32(n)];
+  let changed = false;
+  for (let i = 0; i < n; i++) {
+    const start = r.pos;
+    if (payload[r.pos] === 0x40) throw new WasmFormatError('tables with an initializer expression are not supported');
+    const refType = r.byte();
+    const flags = r.byte();
+    const min = readLimit(r);
+    const max = flags & 1 ? readLimit(r) : undefined;
+    const wide = (flags & 0x04) !== 0;
+    is64.push(wide);
+    if (!wide) {
+      out.push(...payload.subarray(start, r.pos));
+      continue;
+    }
+    changed = true;
+    if (min > 0xffffffff || (max !== undefined && max > 0xffffffff)) throw new WasmFormatError('64-bit table too large');
+    out.push(refType, flags & ~0x04, ...encodeU32(min));
+    if (max !== undefined) out.push(...encodeU32(max));
+  }
+  return { payload: changed ? Uint8Array.from(out) : payload, is64 };
+}
+
+/** Skips a constant expression up to and including its `end`. */
+function skipConstExpr(r: Reader): void {
+  for (;;) {
+    const op = r.byte();
+    if (op === 0x0b) return;
+    if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2 || op === 0xd0) r.skipLeb();
+    else if (op === 0x43) r.pos += 4;
+    else if (op === 0x44) r.pos += 8;
+    else if (op === 0xfd) {
+      r.u32();
+      r.pos += 16;
+    }
+  }
+}
+
+/** Signed LEB128 of any width as a bigint (i64.const). */
+function readS64(r: Reader): bigint {
+  let result = 0n;
+  let shift = 0n;
+  let b: number;
+  do {
+    b = r.byte();
+    result |= BigInt(b & 0x7f) << shift;
+    shift += 7n;
+  } while (b & 0x80);
+  if (shift < 64n && b & 0x40) result |= -1n << shift;
+  return BigInt.asIntN(64, result);
+}
+
+/** Rewrites the `i64.const` offsets of active element segments for lowered 64-bit tables to `i32.const`. */
+function lowerElementOffsets(payload: Uint8Array, table64: boolean[]): Uint8Array {
+  const r = new Reader(payload);
+  const n = r.u32();
+  const out: number[] = [...encodeU32(n)];
+  for (let i = 0; i < n; i++) {
+    const segStart = r.pos;
+    const flags = r.u32();
+    const active = (flags & 1) === 0;
+    const table = flags & 2 ? r.u32() : 0;
+    if (active && table64[table]) {
+      out.push(...payload.subarray(segStart, r.pos));
+      if (r.byte() !== 0x42) throw new WasmFormatError('64-bit table: element offset must be an i64.const');
+      const offset = readS64(r);
+      if (r.byte() !== 0x0b) throw new WasmFormatError('64-bit table: element offset must be a single i64.const');
+      out.push(0x41, ...encodeS64(BigInt.asIntN(32, offset)), 0x0b);
+    } else if (active) {
+      skipConstExpr(r);
+      out.push(...payload.subarray(segStart, r.pos));
+    } else {
+      out.push(...payload.subarray(segStart, r.pos));
+    }
+    const itemsStart = r.pos;
+    const exprs = (flags & 4) !== 0;
+    if (flags & 3) r.byte(); // elemkind or reftype (flags 1, 2, 3 / 5, 6, 7)
+    const count = r.u32();
+    for (let k = 0; k < count; k++) {
+      if (exprs) skipConstExpr(r);
+      else r.skipLeb();
+    }
+    out.push(...payload.subarray(itemsStart, r.pos));
+  }
+  return Uint8Array.from(out);
 }
 
 /** Inserts an empty vector section at its canonical place. */

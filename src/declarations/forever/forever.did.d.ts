@@ -156,6 +156,19 @@ export interface CallProfile {
   'phase' : string,
 }>,
 }
+export interface DeleteResult {
+  'deleted' : boolean,
+  'freed_bytes' : bigint,
+}
+export interface Thumbnail {
+  'sha256' : Uint8Array | number[],
+  'mime_type' : string,
+  'bytes' : Uint8Array | number[],
+}
+export interface HashProgress {
+  'state' : Uint8Array | number[],
+  'digest' : Uint8Array | number[],
+}
 export type Result_upsert = { 'Ok' : UpsertResult } |
   { 'Err' : Error };
 export type Result_memory = { 'Ok' : Memory } |
@@ -200,6 +213,12 @@ export type Result_profile = { 'Ok' : CallProfile } |
   { 'Err' : Error };
 export type Result_principals = { 'Ok' : Array<Principal> } |
   { 'Err' : Error };
+export type Result_Delete = { 'Ok' : DeleteResult } |
+  { 'Err' : Error };
+export type Result_Thumbnail = { 'Ok' : [] | [Thumbnail] } |
+  { 'Err' : Error };
+export type Result_hash = { 'Ok' : HashProgress } |
+  { 'Err' : Error };
 export interface _SERVICE {
   'upsert_metadata' : ActorMethod<[string, MemoryType, MemoryMetadata, string], Result_upsert>,
   'get_memory' : ActorMethod<[string], Result_memory>,
@@ -207,6 +226,9 @@ export interface _SERVICE {
   'get_memory_presence' : ActorMethod<[string], Result_presence>,
   'get_memory_list_presence' : ActorMethod<[Array<string>, [] | [string], [] | [number]], Result_presence_page>,
   'verify_presence' : ActorMethod<[Principal, Array<string>], Result_presence_list>,
+  'delete_memory' : ActorMethod<[string], Result_Delete>,
+  'set_thumbnail' : ActorMethod<[string, Uint8Array | number[]], Result_unit>,
+  'get_thumbnail' : ActorMethod<[string], Result_Thumbnail>,
   'begin_asset_upload' : ActorMethod<[string, Uint8Array | number[], number, bigint], Result_session>,
   'put_chunk' : ActorMethod<[string, number, Uint8Array | number[]], Result_chunk>,
   'commit_asset' : ActorMethod<[string, Uint8Array | number[]], Result_asset>,
@@ -228,6 +250,7 @@ export interface _SERVICE {
   'get_stats' : ActorMethod<[], Result_stats>,
   'check_invariants' : ActorMethod<[], Result_invariants>,
   'last_call_profile' : ActorMethod<[], Result_profile>,
+  'sha256_parts' : ActorMethod<[[] | [Uint8Array | number[]], Array<Uint8Array | number[]>], Result_hash>,
 }
 export declare const idlFactory: IDL.InterfaceFactory;
 export declare const init: (args: { IDL: typeof IDL }) => IDL.Type[];

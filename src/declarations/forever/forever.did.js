@@ -21,6 +21,9 @@ export const idlFactory = ({ IDL }) => {
   const Stats = IDL.Record({ 'sessions_freeing' : IDL.Nat64, 'assets' : IDL.Nat64, 'live_sessions' : IDL.Nat64, 'memories' : IDL.Nat64, 'galleries' : IDL.Nat64, 'principals' : IDL.Nat64, 'chunks' : IDL.Nat64, 'stored_bytes' : IDL.Nat64, 'session_records' : IDL.Nat64, 'pending_proofs' : IDL.Nat64 });
   const InvariantReport = IDL.Record({ 'ok' : IDL.Bool, 'violations' : IDL.Vec(IDL.Text), 'checked_chunks' : IDL.Nat64, 'checked_sessions' : IDL.Nat64, 'checked_principals' : IDL.Nat64 });
   const CallProfile = IDL.Record({ 'method' : IDL.Text, 'total' : IDL.Nat64, 'phases' : IDL.Vec(IDL.Record({ 'instructions' : IDL.Nat64, 'phase' : IDL.Text })) });
+  const DeleteResult = IDL.Record({ 'deleted' : IDL.Bool, 'freed_bytes' : IDL.Nat64 });
+  const Thumbnail = IDL.Record({ 'sha256' : IDL.Vec(IDL.Nat8), 'mime_type' : IDL.Text, 'bytes' : IDL.Vec(IDL.Nat8) });
+  const HashProgress = IDL.Record({ 'state' : IDL.Vec(IDL.Nat8), 'digest' : IDL.Vec(IDL.Nat8) });
   const Result_upsert = IDL.Variant({ 'Ok' : UpsertResult, 'Err' : Error });
   const Result_memory = IDL.Variant({ 'Ok' : Memory, 'Err' : Error });
   const Result_memory_page = IDL.Variant({ 'Ok' : MemoryPage, 'Err' : Error });
@@ -43,6 +46,9 @@ export const idlFactory = ({ IDL }) => {
   const Result_invariants = IDL.Variant({ 'Ok' : InvariantReport, 'Err' : Error });
   const Result_profile = IDL.Variant({ 'Ok' : CallProfile, 'Err' : Error });
   const Result_principals = IDL.Variant({ 'Ok' : IDL.Vec(IDL.Principal), 'Err' : Error });
+  const Result_Delete = IDL.Variant({ 'Ok' : DeleteResult, 'Err' : Error });
+  const Result_Thumbnail = IDL.Variant({ 'Ok' : IDL.Opt(Thumbnail), 'Err' : Error });
+  const Result_hash = IDL.Variant({ 'Ok' : HashProgress, 'Err' : Error });
   return IDL.Service({
     'upsert_metadata' : IDL.Func([IDL.Text, MemoryType, MemoryMetadata, IDL.Text], [Result_upsert], []),
     'get_memory' : IDL.Func([IDL.Text], [Result_memory], ['query']),
@@ -50,6 +56,9 @@ export const idlFactory = ({ IDL }) => {
     'get_memory_presence' : IDL.Func([IDL.Text], [Result_presence], ['query']),
     'get_memory_list_presence' : IDL.Func([IDL.Vec(IDL.Text), IDL.Opt(IDL.Text), IDL.Opt(IDL.Nat32)], [Result_presence_page], ['query']),
     'verify_presence' : IDL.Func([IDL.Principal, IDL.Vec(IDL.Text)], [Result_presence_list], ['query']),
+    'delete_memory' : IDL.Func([IDL.Text], [Result_Delete], []),
+    'set_thumbnail' : IDL.Func([IDL.Text, IDL.Vec(IDL.Nat8)], [Result_unit], []),
+    'get_thumbnail' : IDL.Func([IDL.Text], [Result_Thumbnail], ['query']),
     'begin_asset_upload' : IDL.Func([IDL.Text, IDL.Vec(IDL.Nat8), IDL.Nat32, IDL.Nat64], [Result_session], []),
     'put_chunk' : IDL.Func([IDL.Text, IDL.Nat32, IDL.Vec(IDL.Nat8)], [Result_chunk], []),
     'commit_asset' : IDL.Func([IDL.Text, IDL.Vec(IDL.Nat8)], [Result_asset], []),
@@ -71,6 +80,7 @@ export const idlFactory = ({ IDL }) => {
     'get_stats' : IDL.Func([], [Result_stats], ['query']),
     'check_invariants' : IDL.Func([], [Result_invariants], ['query']),
     'last_call_profile' : IDL.Func([], [Result_profile], ['query']),
+    'sha256_parts' : IDL.Func([IDL.Opt(IDL.Vec(IDL.Nat8)), IDL.Vec(IDL.Vec(IDL.Nat8))], [Result_hash], ['query']),
   });
 };
 export const init = ({ IDL }) => { return []; };

@@ -19,7 +19,7 @@ export async function npmStart(): Promise<StartedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'forever-start-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     // The test global setup built the app already.
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, FOREVER_SKIP_APP_BUILD: '1' },
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, FOREVER_SKIP_APP_BUILD: '1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

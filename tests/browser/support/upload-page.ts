@@ -1,11 +1,11 @@
-// Driving the minimal upload page (src/routes/+page.svelte) from a test.
+// Driving the engine's bare harness page (src/routes/dev/engine/+page.svelte) from a test.
 import type { Page } from 'playwright-core';
 
 export const item = (page: Page) => page.locator('[data-testid=item]');
 
 /** Opens the page and waits until the upload client started (service worker ready, or page mode). */
 export async function openApp(page: Page, origin: string, query = ''): Promise<string> {
-  await page.goto(`${origin}/${query}`);
+  await page.goto(`${origin}/dev/engine${query}`);
   await page.waitForSelector('body[data-ready]');
   return (await page.getAttribute('body', 'data-ready')) ?? '';
 }

@@ -1,10 +1,10 @@
 // Builds an UploadEngine over a fresh fake-indexeddb queue for Node tests.
 import 'fake-indexeddb/auto';
 import { randomBytes } from 'node:crypto';
-import { UploadEngine, type Clock, type EngineConfig, type EngineEvent } from '../../../src/lib/upload/engine';
-import { inlineHasher, type Hasher } from '../../../src/lib/upload/hasher';
-import type { EdgeRecorder, ForeverCanister, ServerMemory, SessionProvider, StorageEdge } from '../../../src/lib/upload/ports';
-import { QueueStore } from '../../../src/lib/upload/queue-store';
+import { UploadEngine, type Clock, type EngineConfig, type EngineEvent } from '../../../src/lib/upload/runtime/engine';
+import { inlineHasher, type Hasher } from '../../../src/lib/upload/adapters/hasher';
+import type { EdgeRecorder, ForeverCanister, ServerMemory, SessionProvider, StorageEdge } from '../../../src/lib/upload/core/ports';
+import { QueueStore } from '../../../src/lib/upload/adapters/queue-store';
 
 let dbCounter = 0;
 

@@ -3,8 +3,8 @@
 // acceptance tests (local-ic.test.ts) run the same engine against the real
 // canister in the local IC; this double only mirrors the documented rules.
 import { createHash } from 'node:crypto';
-import { CanisterError } from '../../../src/lib/upload/errors';
-import type { CanisterLimits, ForeverCanister, MemoryPresence } from '../../../src/lib/upload/ports';
+import { CanisterError } from '../../../src/lib/upload/core/errors';
+import type { CanisterLimits, ForeverCanister, MemoryPresence } from '../../../src/lib/upload/core/ports';
 
 type Method = keyof ForeverCanister;
 

@@ -21,7 +21,7 @@ import { IcHttpInterface, type TimingPhase } from '../../../canister/local/http/
 import { loadOrCreateKeys } from '../../../canister/local/http/keys.js';
 import { buildCanister } from '../../../canister/scripts/build.js';
 import { createServerApp, createServerDeps } from '../../../server/app.js';
-import type { ClientConfig } from '../../../src/lib/upload/client-config';
+import type { ClientConfig } from '../../../src/lib/upload/adapters/client-config';
 import { createCanisterAdapters } from '../../../server/ic/canister-client.js';
 import { registerPresenceVerifier } from '../../../server/ic/local-network.js';
 
@@ -38,6 +38,8 @@ export async function startLocalStack(
     onTiming?: (phase: TimingPhase, ms: number) => void;
     /** Adds routes after the IC interface and the API (the browser suites serve the app). */
     mount?: (root: Hono, config: ClientConfig) => void;
+    /** Server settings for one suite (an injected blob store, a fast upload queue). `dataDir` is the stack's temp directory. */
+    server?: (dataDir: string) => Partial<Parameters<typeof createServerDeps>[0]>;
   } = {},
 ): Promise<LocalStack> {
   const dir = mkdtempSync(join(tmpdir(), 'forever-client-'));
@@ -69,6 +71,7 @@ export async function startLocalStack(
     canisterId: canister.toText(),
     fetchRootKey: true,
     ...createCanisterAdapters({ icHost: origin, canisterId: canister.toText(), fetchRootKey: true, identity: serverIdentity }),
+    ...opts.server?.(dir),
   });
   root.route('/', createServerApp(deps));
   const config: ClientConfig = { canisterId: canister.toText(), icHost: origin, identityProvider: `${origin}/ii/`, fetchRootKey: true, apiBase: origin };

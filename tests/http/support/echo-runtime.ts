@@ -32,6 +32,12 @@ export class EchoRuntime implements IcRuntime {
   metadata(_id: Principal, name: string): Uint8Array | undefined {
     return name === 'candid:service' ? new TextEncoder().encode('service : { whoami : () -> (principal) }') : undefined;
   }
+  isPrivateMetadata(): boolean {
+    return false;
+  }
+  metadataNames(): string[] {
+    return ['candid:service'];
+  }
   certifiedData(): Uint8Array {
     return new Uint8Array();
   }

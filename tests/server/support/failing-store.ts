@@ -1,8 +1,8 @@
 // Boundary double for the blob store: a real DirectoryBlobStore whose `put`
 // fails the next N times (or always), the way an object store outage looks
 // to the server (a BlobStoreError).
-import { BlobStoreError, type BlobStore, type StoredBlob } from '../../../server/blob/blob-store.js';
-import { DirectoryBlobStore } from '../../../server/blob/directory-store.js';
+import { BlobStoreError, type BlobStore, type StoredBlob } from '../../../server/blob-copy/blob-store.js';
+import { DirectoryBlobStore } from '../../../server/blob-copy/directory-store.js';
 
 export class FailingBlobStore implements BlobStore {
   readonly inner: DirectoryBlobStore;
@@ -27,6 +27,15 @@ export class FailingBlobStore implements BlobStore {
   }
   has(sha256: string) {
     return this.inner.has(sha256);
+  }
+  size(sha256: string) {
+    return this.inner.size(sha256);
+  }
+  stream(sha256: string, start: number, end: number) {
+    return this.inner.stream(sha256, start, end);
+  }
+  delete(sha256: string) {
+    return this.inner.delete(sha256);
   }
   sweep() {
     return this.inner.sweep();

@@ -1,0 +1,126 @@
+// `npm run bench scale`: the local IC under many uploading users, on the
+// threaded runtime `npm start` uses (`thread: 'worker'`).
+//
+// 1. Query latency: `get_usage` of a user who is not uploading, idle and
+//    while 12 users upload 1 MiB chunks to the same bucket, with queries on
+//    the query replica (the default) and queued with the updates
+//    (`queries: 'serial'`, how it was). Reported as p50/p95 and the loaded
+//    p95 as a ratio of the idle p95 of the same configuration (target: ≤ 3×).
+// 2. Throughput: K users uploading at once to one bucket, and the same users
+//    split over two buckets, in the same run; the aggregate MB/s ratio
+//    (two buckets / one) would approach the machine's core count if buckets
+//    executed in parallel.
+import { cpus } from 'node:os';
+import { v7 as uuidv7 } from 'uuid';
+import { LocalIC } from '../canister/local/index.js';
+import type { Principal } from '@dfinity/principal';
+import { actorFor, ok, type ForeverActor } from '../tests/canister/support/actor.js';
+import { foreverWasm, metadata, MiB, principal, seededBytes, sha256 } from '../tests/canister/support/forever.js';
+
+const UPLOADERS = 12;
+const QUERIES = 40;
+const FILE_CHUNKS = 4;
+const THROUGHPUT_USERS = 4;
+const THROUGHPUT_FILES_PER_USER = 2;
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const ms = (x: number): string => `${x.toFixed(1)} ms`;
+const sleep = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
+
+async function bucket(ic: LocalIC, admin: Principal): Promise<Principal> {
+  const id = await ic.createCanister({ controllers: [admin] });
+  await ic.installCode(id, foreverWasm(), { mode: 'install', sender: admin });
+  return id;
+}
+
+/** One file of FILE_CHUNKS MiB: metadata, begin, chunks, commit. Returns the bytes stored. */
+async function uploadOne(actor: ForeverActor, seed: number): Promise<number> {
+  const data = seededBytes(FILE_CHUNKS * MiB, seed);
+  const memoryId = uuidv7();
+  ok(await actor.upsert_metadata(memoryId, { Document: null }, metadata(`bench ${seed}`), `m-${memoryId}`));
+  const hash = sha256(data);
+  const session = ok(await actor.begin_asset_upload(memoryId, hash, FILE_CHUNKS, BigInt(data.length)));
+  for (let i = 0; i < FILE_CHUNKS; i++) ok(await actor.put_chunk(session.session_id, i, data.subarray(i * MiB, (i + 1) * MiB)));
+  ok(await actor.commit_asset(session.session_id, hash));
+  return data.length;
+}
+
+async function queryLatencies(actor: ForeverActor, n: number, gapMs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await actor.get_usage();
+    out.push(performance.now() - t);
+    if (gapMs > 0) await sleep(gapMs);
+  }
+  return out;
+}
+
+async function latencyUnderLoad(queries: 'replica' | 'serial'): Promise<{ idle: number[]; loaded: number[]; uploaded: number }> {
+  const admin = principal(1_000_000);
+  const ic = await LocalIC.create({ thread: 'worker', queries, log: () => undefined });
+  try {
+    const id = await bucket(ic, admin);
+    const reader = actorFor(ic, id, principal(999));
+    await uploadOne(reader, 1); // the reader has data of its own
+    await queryLatencies(reader, 5, 0); // warm-up
+    const idle = await queryLatencies(reader, QUERIES, 20);
+    let stop = false;
+    let uploaded = 0;
+    const uploaders = Array.from({ length: UPLOADERS }, async (_, u) => {
+      const actor = actorFor(ic, id, principal(100 + u));
+      for (let f = 0; !stop; f++) uploaded += await uploadOne(actor, u * 1000 + f + 2);
+    });
+    await sleep(1_000); // every uploader has chunks in flight
+    const loaded = await queryLatencies(reader, queries === 'serial' ? 8 : QUERIES, 100);
+    stop = true;
+    await Promise.all(uploaders);
+    return { idle, loaded, uploaded };
+  } finally {
+    await ic.close();
+  }
+}
+
+async function throughput(buckets: 1 | 2): Promise<number> {
+  const admin = principal(1_000_000);
+  const ic = await LocalIC.create({ thread: 'worker', log: () => undefined });
+  try {
+    const ids = [await bucket(ic, admin), ...(buckets === 2 ? [await bucket(ic, admin)] : [])];
+    const t = performance.now();
+    let bytes = 0;
+    await Promise.all(
+      Array.from({ length: THROUGHPUT_USERS }, async (_, u) => {
+        const actor = actorFor(ic, ids[u % ids.length], principal(200 + u));
+        for (let f = 0; f < THROUGHPUT_FILES_PER_USER; f++) bytes += await uploadOne(actor, 50_000 + u * 100 + f);
+      }),
+    );
+    return bytes / 1e6 / ((performance.now() - t) / 1000);
+  } finally {
+    await ic.close();
+  }
+}
+
+export default async function bench(): Promise<void> {
+  console.log(`${UPLOADERS} users uploading ${FILE_CHUNKS} MiB files (1 MiB put_chunk), get_usage of a 13th user; ${cpus().length} cores\n`);
+  console.log('| queries | idle p50 | idle p95 | loaded p50 | loaded p95 | loaded p95 / idle p95 |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const mode of ['replica', 'serial'] as const) {
+    const r = await latencyUnderLoad(mode);
+    const ratio = percentile(r.loaded, 95) / percentile(r.idle, 95);
+    console.log(
+      `| ${mode === 'replica' ? 'query replica (default)' : "queued with updates ('serial')"} | ${ms(percentile(r.idle, 50))} | ${ms(percentile(r.idle, 95))} | ${ms(percentile(r.loaded, 50))} | ${ms(percentile(r.loaded, 95))} | ${ratio.toFixed(2)}× |`,
+    );
+  }
+  console.log(`\n${THROUGHPUT_USERS} users uploading ${THROUGHPUT_FILES_PER_USER} files of ${FILE_CHUNKS} MiB each at once\n`);
+  const one = await throughput(1);
+  const two = await throughput(2);
+  console.log('| buckets | aggregate MB/s |');
+  console.log('| ---: | ---: |');
+  console.log(`| 1 | ${one.toFixed(2)} |`);
+  console.log(`| 2 | ${two.toFixed(2)} |`);
+  console.log(`\n2 buckets / 1 bucket: ${(two / one).toFixed(2)}× (cores: ${cpus().length})`);
+  console.log('index instructions per lookup: n/a (no index canister in this build)');
+}

@@ -1,0 +1,57 @@
+// The app's managers, created once per page: who is signed in, this
+// browser's queue, the library, the galleries and the Store Forever run.
+import { Session } from '../auth/session.svelte';
+import { Galleries } from '../galleries/galleries.svelte';
+import { Library } from '../library/library.svelte';
+import { StoreForeverFlow } from '../store-forever/flow.svelte';
+import { Uploads } from '../uploads/uploads.svelte';
+
+class App {
+  readonly session = new Session();
+  readonly uploads = new Uploads();
+  readonly library = new Library(this.uploads, () => this.session.principal);
+  readonly galleries = new Galleries();
+  readonly storeForever = new StoreForeverFlow(this.session, this.uploads, this.library);
+  booted = $state(false);
+  bootError: string | null = $state(null);
+  uploadsOpen = $state(false);
+  private booting: Promise<void> | null = null;
+
+  boot(): Promise<void> {
+    this.booting ??= (async () => {
+      try {
+        const params = new URLSearchParams(location.search);
+        const client = await this.uploads.start({ useServiceWorker: params.get('sw') !== '0' });
+        const c = client.config;
+        await this.session.init({ host: c.icHost, canisterId: c.canisterId, fetchRootKey: c.fetchRootKey }, c.identityProvider);
+        document.body.dataset.ready = client.mode;
+        this.booted = true;
+        if (this.session.principal) void this.reload();
+        // Items parked for sign-in continue once signed in.
+      } catch (e) {
+        this.bootError = e instanceof Error ? e.message : String(e);
+      }
+    })();
+    return this.booting;
+  }
+
+  /** Re-reads the library and the galleries from the server and the canister. */
+  async reload(): Promise<void> {
+    const { server, canister } = this.session;
+    await Promise.all([this.library.load(server, canister), this.galleries.load(server, canister)]);
+  }
+
+  async signIn(): Promise<void> {
+    await this.session.signIn();
+    await this.uploads.client?.drain();
+    await this.reload();
+  }
+
+  async signOut(): Promise<void> {
+    await this.session.signOut();
+    this.library.clear();
+    this.galleries.clear();
+  }
+}
+
+export const app = new App();

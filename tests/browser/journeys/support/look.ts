@@ -1,0 +1,41 @@
+// What every journey checks on every screen it reaches: a screenshot at the
+// desktop and the phone size (to .screenshots/, gitignored), no horizontal
+// scrolling at either width, and no serious or critical axe-core violation.
+import AxeBuilder from '@axe-core/playwright';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const SHOTS_DIR = '.screenshots';
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/** Document width beyond the viewport (0 when nothing scrolls sideways). */
+export async function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+export async function axeProblems(page: Page): Promise<string[]> {
+  const r = await new AxeBuilder({ page }).analyze();
+  return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}
+
+/**
+ * Screenshots `name` at both sizes and checks layout and accessibility at
+ * each; leaves the page at the size it found it.
+ */
+export async function look(page: Page, journey: string, name: string): Promise<void> {
+  const dir = join(SHOTS_DIR, journey);
+  mkdirSync(dir, { recursive: true });
+  const before = page.viewportSize() ?? DESKTOP;
+  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+    await page.setViewportSize(size);
+    // Layout settles in the next frames (the grid measures its width).
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.screenshot({ path: join(dir, `${name}-${label}.png`) });
+    expect(await sidewaysOverflow(page), `${name} scrolls sideways at ${size.width} px`).toBe(0);
+    expect(await axeProblems(page), `${name} at ${size.width} px`).toEqual([]);
+  }
+  await page.setViewportSize(before);
+}
