@@ -7,6 +7,7 @@
 // from the dashboard's selection. Every IPFS state is screenshotted at
 // 1280×800 and 390×844 and checked with axe-core.
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page, Route } from 'playwright-core';
 import { formatUsd } from '../../../src/lib/ipfs/offer';
@@ -14,7 +15,7 @@ import { browserSuite } from '../support/browser-suite';
 import { npmStart } from '../support/npm-start';
 import { card, closeDialog, openAddSheet, openApp, signInWithPopup, waitStoredForever } from './support/app';
 import { png } from './support/fixtures';
-import { look } from './support/look';
+import { look, PHONE, SHOTS_DIR } from './support/look';
 
 const suite = browserSuite(npmStart, { browser: 'per-file' });
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -32,25 +33,31 @@ async function brokerQuote(page: Page, memoryId: string): Promise<{ price_usd: n
   }, memoryId);
 }
 
-/** Holds the requests matching `url` until released (to look at a state that otherwise passes in a moment). */
-async function hold(page: Page, url: string | RegExp): Promise<{ held: Promise<void>; release: () => Promise<void> }> {
+/**
+ * Holds the requests matching `url` until released (to look at a state that
+ * otherwise passes in a moment); after that they pass straight through.
+ */
+async function hold(page: Page, url: string | RegExp): Promise<{ held: Promise<void>; release: () => void }> {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let seen!: () => void;
   const held = new Promise<void>((r) => (seen = r));
-  const handler = async (route: Route) => {
+  await page.route(url, async (route: Route) => {
     seen();
     await gate;
     await route.continue();
-  };
-  await page.route(url, handler);
-  return {
-    held,
-    release: async () => {
-      release();
-      await page.unroute(url, handler);
-    },
-  };
+  });
+  return { held, release };
+}
+
+/** `look`, plus the phone screenshot scrolled to the IPFS panel (below the fold on a phone). */
+async function lookAtPanel(page: Page, name: string): Promise<void> {
+  await look(page, 'ipfs', name);
+  const before = page.viewportSize();
+  await page.setViewportSize(PHONE);
+  await page.getByTestId('ipfs-panel').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SHOTS_DIR, 'ipfs', `${name}-phone-panel.png`) });
+  if (before) await page.setViewportSize(before);
 }
 
 describe('keep on IPFS', () => {
@@ -73,7 +80,7 @@ describe('keep on IPFS', () => {
     const panel = page.getByTestId('ipfs-panel');
     await panel.getByRole('button', { name: 'Also keep on IPFS' }).waitFor();
     expect(await page.getByTestId('ipfs-badge').count()).toBe(0);
-    await look(page, 'ipfs', 'offer');
+    await lookAtPanel(page, 'offer');
 
     // A failure says why and offers Retry: the faucet that funds the development wallet is unreachable.
     await page.route('**/api/ipfs/dev/faucet', (route) => route.abort('connectionrefused'));
@@ -91,7 +98,7 @@ describe('keep on IPFS', () => {
     await pay.click();
     await panel.getByTestId('ipfs-state').and(page.locator('[role=alert]')).waitFor();
     expect(await panel.getByTestId('ipfs-state').textContent()).toMatch(/^Failed: .+/);
-    await look(page, 'ipfs', 'failed');
+    await lookAtPanel(page, 'failed');
     await page.unroute('**/api/ipfs/dev/faucet');
 
     // Retry asks the price again; paying it pins in the background: Pinning…, then the CID.
@@ -102,8 +109,8 @@ describe('keep on IPFS', () => {
     await pay.click();
     await pinning.held;
     await panel.getByText('Pinning…').waitFor();
-    await look(page, 'ipfs', 'pinning');
-    await pinning.release();
+    await lookAtPanel(page, 'pinning');
+    pinning.release();
 
     await panel.getByText('Kept on IPFS').waitFor({ timeout: 60_000 });
     const cid = (await panel.getByTestId('ipfs-cid').textContent())!.trim();
@@ -111,7 +118,7 @@ describe('keep on IPFS', () => {
     const href = await panel.getByTestId('ipfs-link').getAttribute('href');
     expect(new URL(href!, stack.origin).pathname).toBe(`/ipfs/${cid}`);
     await page.getByTestId('ipfs-badge').waitFor();
-    await look(page, 'ipfs', 'kept');
+    await lookAtPanel(page, 'kept');
 
     // The gateway returns the exact bytes; their SHA-256 is the memory's on the Internet Computer.
     const gw = await page.request.get(`${stack.origin}/ipfs/${cid}`);
