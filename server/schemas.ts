@@ -68,7 +68,8 @@ export type GalleryInput = z.infer<typeof galleryInput>;
 export const edgeInput = z.strictObject({
   memory_id: uuid,
   artifact,
-  backend,
+  // The server writes `ipfs` edges itself, from the pins it made.
+  backend: backend.refine((b) => b !== 'ipfs', 'ipfs edges are written by the server'),
   present: z.boolean(),
   location: z.string().max(2048).nullish(),
   content_hash: sha256Hex.nullish(),

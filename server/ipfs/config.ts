@@ -38,7 +38,7 @@ export interface IpfsConfig {
   /** Who the broker's payments go to. */
   payTo?: Hex;
   pricing?: Partial<Pricing>;
-  /** Largest file the inline store API takes (default 16 MiB). */
+  /** Largest file the inline store API takes (default 8 MiB; a memory of any size goes through POST /jobs). */
   maxInlineBytes?: number;
   /** Requests per client address per window on the store API (default 60 per minute). */
   rateLimit?: { max: number; windowMs: number };
@@ -115,7 +115,7 @@ export function resolveIpfsConfig(c: IpfsConfig = {}): ResolvedIpfsConfig {
     tokenVersion: c.tokenVersion ?? LOCAL_TOKEN.version,
     payTo: c.payTo ?? addressFromLabel('forever ipfs broker'),
     pricing: { ...DEFAULT_PRICING, ...c.pricing },
-    maxInlineBytes: c.maxInlineBytes ?? 16 * 1024 * 1024,
+    maxInlineBytes: c.maxInlineBytes ?? 8 * 1024 * 1024,
     rateLimit: c.rateLimit ?? { max: 60, windowMs: 60_000 },
     retryDelaysMs: c.retryDelaysMs ?? [1000, 2000],
     providers: c.providers ?? {},

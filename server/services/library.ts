@@ -59,6 +59,7 @@ export async function listLibrary(ctx: ServiceContext, userId: string, q: Librar
       flag('blob', 'asset').as('asset_blob'),
       META_ICP.as('meta_icp'),
       ASSET_ICP.as('asset_icp'),
+      flag('ipfs', 'asset').as('asset_ipfs'),
       (eb) =>
         eb
           .exists(eb.selectFrom('memory_thumbnails as t').select(sql`1`.as('one')).whereRef('t.user_id', '=', 'm.user_id').whereRef('t.memory_id', '=', 'm.id'))
@@ -77,7 +78,7 @@ export async function listLibrary(ctx: ServiceContext, userId: string, q: Librar
     memories: page.map((r) => ({
       ...toMemoryView(r),
       has_thumbnail: Boolean(Number(r.has_thumbnail)),
-      presence: presenceOf({ memory_id: r.id, memory_type: r.memory_type, asset_blob: r.asset_blob, meta_icp: r.meta_icp, asset_icp: r.asset_icp }),
+      presence: presenceOf({ memory_id: r.id, memory_type: r.memory_type, asset_blob: r.asset_blob, meta_icp: r.meta_icp, asset_icp: r.asset_icp, asset_ipfs: r.asset_ipfs }),
     })),
     next_cursor: rows.length > q.limit ? page[page.length - 1].id : null,
   };

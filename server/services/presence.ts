@@ -12,7 +12,9 @@ export interface MemoryPresence {
   asset_blob: boolean;
   meta_icp: boolean;
   asset_icp: boolean;
-  storage_status: { neon: boolean; blob: boolean; icp: boolean; icp_partial: boolean };
+  /** A pin of the asset on IPFS (an `ipfs` asset edge is present): a second permanent copy, beside ICP. */
+  asset_ipfs: boolean;
+  storage_status: { neon: boolean; blob: boolean; icp: boolean; icp_partial: boolean; ipfs: boolean };
   overall_status: StorageStatus;
 }
 
@@ -31,7 +33,7 @@ export const flag = (backend: string, artifact: string) =>
   sql<number>`max(case when e.backend = ${backend} and e.artifact = ${artifact} and e.present = 1 then 1 else 0 end)`;
 
 /** A memory's presence from its aggregated edge flags (0/1 as the engines return them). */
-export function presenceOf(r: { memory_id: string; memory_type: MemoryType; asset_blob: unknown; meta_icp: unknown; asset_icp: unknown }): MemoryPresence {
+export function presenceOf(r: { memory_id: string; memory_type: MemoryType; asset_blob: unknown; meta_icp: unknown; asset_icp: unknown; asset_ipfs?: unknown }): MemoryPresence {
   const f = {
     memory_type: r.memory_type,
     meta_neon: true, // the row itself is the Web2 metadata
@@ -39,11 +41,14 @@ export function presenceOf(r: { memory_id: string; memory_type: MemoryType; asse
     meta_icp: Number(r.meta_icp) === 1,
     asset_icp: Number(r.asset_icp) === 1,
   };
+  // IPFS is reported beside the others and never changes the ICP status.
   const overall = memoryStatus(f);
+  const ipfs = Number(r.asset_ipfs) === 1;
   return {
     memory_id: r.memory_id,
     ...f,
-    storage_status: { neon: f.meta_neon, blob: f.asset_blob, icp: overall === 'stored_forever', icp_partial: overall === 'partially_stored' },
+    asset_ipfs: ipfs,
+    storage_status: { neon: f.meta_neon, blob: f.asset_blob, icp: overall === 'stored_forever', icp_partial: overall === 'partially_stored', ipfs },
     overall_status: overall,
   };
 }
@@ -60,6 +65,7 @@ export async function memoriesPresence(ctx: ServiceContext, userId: string, ids:
         flag('blob', 'asset').as('asset_blob'),
         flag('icp', 'metadata').as('meta_icp'),
         flag('icp', 'asset').as('asset_icp'),
+        flag('ipfs', 'asset').as('asset_ipfs'),
       ])
       .where('m.user_id', '=', userId)
       .where('m.id', 'in', part)

@@ -225,6 +225,13 @@ describe.each(ENGINES)('IPFS broker on %s', (engine) => {
       .values({ user_id: me.user_id, memory_id: memoryId, artifact: 'asset', backend: 'icp', present: 1, location: null, content_hash: sha(bytes), size: bytes.byteLength, sync_state: 'idle', error: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' })
       .execute();
 
+    const presence = async () => ({
+      one: ((await (await s.request(`/api/memories/${memoryId}/presence`, { cookie })).json()) as Json),
+      listed: ((await (await s.request('/api/memories?limit=50', { cookie })).json()) as Json).memories.find((m: Json) => m.id === memoryId).presence,
+    });
+    const before = await presence();
+    for (const p of [before.one, before.listed]) expect(p).toMatchObject({ asset_icp: true, asset_ipfs: false, storage_status: { blob: true, ipfs: false } });
+
     const unpaid = await jobsReq(cookie);
     expect(unpaid.status).toBe(402);
     const u = (await unpaid.json()) as Json;
@@ -252,8 +259,18 @@ describe.each(ENGINES)('IPFS broker on %s', (engine) => {
     expect(list.jobs[0]).toMatchObject({ status: 'completed', memory_id: memoryId, filename: 'scan.bin' });
     const cid = list.jobs[0].result.cid;
     expect(ipfsEdge).toMatchObject({ location: `ipfs://${cid}`, content_hash: sha(bytes), sync_state: 'idle' });
+    // Presence reports the pin beside the other backends, and the ICP status is unchanged.
+    const after = await presence();
+    for (const p of [after.one, after.listed]) expect(p).toMatchObject({ asset_icp: true, asset_ipfs: true, storage_status: { blob: true, ipfs: true }, overall_status: before.one.overall_status });
     const gw = await fetchApp()(`${BASE}/ipfs/${cid}`);
     expect(sha(new Uint8Array(await gw.arrayBuffer()))).toBe(sha(bytes));
+
+    // Clients cannot write ipfs edges: only a pin makes one.
+    const forged = await s.request('/api/storage/edges', { method: 'PUT', cookie, json: { edges: [{ memory_id: memoryId, artifact: 'asset', backend: 'ipfs', present: true, location: 'ipfs://forged' }] } });
+    expect(forged.status).toBe(400);
+    expect((await s.deps.db.selectFrom('storage_edges').select('location').where('memory_id', '=', memoryId).where('backend', '=', 'ipfs').executeTakeFirstOrThrow()).location).toBe(`ipfs://${cid}`);
+    const filtered = (await (await s.request(`/api/storage/edges?memory_id=${memoryId}&backend=ipfs`, { cookie })).json()) as Json;
+    expect(JSON.stringify(filtered)).toContain(`ipfs://${cid}`);
 
     // Another user learns nothing of the job; the gateway serves only pinned CIDs.
     const stranger = await s.signIn(`ipfs-${uuidv7()}`);

@@ -13,6 +13,8 @@ export interface MemoryPresence {
   asset_blob: boolean;
   meta_icp: boolean;
   asset_icp: boolean;
+  /** Pinned on IPFS (servers without IPFS omit it). */
+  asset_ipfs?: boolean;
   overall_status: StorageStatus;
 }
 
