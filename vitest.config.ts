@@ -7,7 +7,10 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 60_000,
+    // Limits on time only, never on what a test asserts: the browser and
+    // crash suites drive real uploads through the local IC, and two suites
+    // share CI's two cores.
+    testTimeout: 180_000,
     hookTimeout: 180_000,
     reporters: ['default'],
     globalSetup: ['tests/setup/global.ts', 'tests/setup/postgres.ts', 'tests/setup/app-build.ts'],
