@@ -4,8 +4,6 @@
 // per-canister order is the caller's). After every task it publishes the
 // canister state the host mirrors for its synchronous getters; `debug_print`
 // lines go to the host's logger. Started by worker-entry.mjs.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Principal } from '@dfinity/principal';
 import { LocalIC, type CallResult } from '../runtime/local-ic.js';
@@ -16,22 +14,10 @@ const port = parentPort;
 if (!port) throw new Error('canister/local/thread/worker.ts runs only as a worker thread');
 const { options, replicas } = workerData as WorkerInit;
 
-// With query replicas, this thread executes updates only. On the IC queries
-// have threads of their own; here every thread shares the machine's cores,
-// and a long update would otherwise take the CPU from the query thread and
-// the HTTP thread whenever the cores are busy. So this thread runs at a lower
-// priority (Linux lets a thread raise its own nice value; elsewhere nothing
-// changes).
-if (replicas) lowerThisThreadsPriority();
-
-function lowerThisThreadsPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
-  } catch {
-    // not Linux, or not permitted: same priority as the other threads
-  }
-}
+// With query replicas this thread executes updates only; it keeps the
+// process's priority. Lowering it (nice 10) kept queries fast on an
+// oversubscribed machine but cut uploads there to a fifth or less, since the
+// nice value ranks the thread against every process, not just the query thread.
 
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '-');
