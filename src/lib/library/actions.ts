@@ -14,7 +14,8 @@ export async function deleteMemories(session: Session, uploads: Uploads, memorie
   const report: DeleteReport = { deleted: [], failed: [] };
   for (const m of memories) {
     try {
-      if (m.queued && m.queued.state !== 'recorded') await uploads.cancel(m.queued.id);
+      // The queue's record goes too (a stored one would bring the memory back into the merged list).
+      if (m.queued) await (m.queued.state === 'recorded' || m.queued.state === 'saved' ? uploads.remove(m.queued.id) : uploads.cancel(m.queued.id));
       if (m.onIcp || m.icp) {
         if (!session.canister) throw new Error('Sign in to delete from the Internet Computer');
         await session.canister.deleteMemory(m.id);
