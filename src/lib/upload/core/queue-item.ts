@@ -73,11 +73,23 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
     metadata: { title: input.metadata?.title ?? input.name, description: input.metadata?.description, tags: input.metadata?.tags },
     chunkSize: MAX_CHUNK_BYTES,
     chunkCount: chunkCount(input.blob.size, MAX_CHUNK_BYTES),
+    ...notStarted(now),
+    storeForever: input.storeForever ?? true,
+    folderId: input.folderId ?? null,
+    source: 'file',
+    expectedSha256: null,
+    web2: input.web2 === true ? { ...WEB2_START } : null,
+  };
+}
+
+/** The journey fields of an item nothing has been done for yet (a fresh array each time). */
+function notStarted(now: number) {
+  return {
     sha256: null,
     sessionId: null,
-    receivedChunks: [],
+    receivedChunks: [] as number[],
     chunkPuts: 0,
-    state: 'queued',
+    state: 'queued' as const,
     resumeAt: null,
     attempts: 0,
     waits: 0,
@@ -87,11 +99,6 @@ export function newQueueItem(input: EnqueueInput): QueueItem {
     updatedAt: now,
     committedAt: null,
     duplicateOf: null,
-    storeForever: input.storeForever ?? true,
-    folderId: input.folderId ?? null,
-    source: 'file',
-    expectedSha256: null,
-    web2: input.web2 === true ? { ...WEB2_START } : null,
   };
 }
 
@@ -129,20 +136,7 @@ export function serverSourcedItem(input: ServerMemoryInput): QueueItem {
     metadata: { title: input.title, description: input.description ?? undefined },
     chunkSize: MAX_CHUNK_BYTES,
     chunkCount: chunkCount(input.size, MAX_CHUNK_BYTES),
-    sha256: null,
-    sessionId: null,
-    receivedChunks: [],
-    chunkPuts: 0,
-    state: 'queued',
-    resumeAt: null,
-    attempts: 0,
-    waits: 0,
-    nextRetryAt: null,
-    lastError: null,
-    createdAt: now,
-    updatedAt: now,
-    committedAt: null,
-    duplicateOf: null,
+    ...notStarted(now),
     storeForever: true,
     folderId: null,
     source: 'server',
