@@ -17,6 +17,8 @@ let page: Page;
 const tmp = mkdtempSync(join(tmpdir(), 'forever-journey-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+let imagesAdded = 0;
+
 /**
  * Adds `names` as PNGs with "Store forever now" off and waits until each is
  * saved (Web2 only); with `folder`, as one directory pick of that name.
@@ -26,7 +28,13 @@ async function addWeb2Only(p: Page, names: string[], folder?: string): Promise<v
   const sw = p.getByRole('switch', { name: 'Store forever now' });
   if ((await sw.getAttribute('aria-checked')) === 'true') await sw.click();
   expect(await sw.getAttribute('aria-checked')).toBe('false');
-  const files = names.map((name, i) => ({ name, mimeType: 'image/png', buffer: png(40 + i, 30 + i, [40 * i, 120, 200 - 20 * i]) }));
+  // Every image this file adds has bytes of its own (its own size): the canister stores
+  // identical bytes of one owner once, so a shared image would free nothing
+  // when one of its memories is deleted.
+  const files = names.map((name, i) => {
+    const k = imagesAdded++;
+    return { name, mimeType: 'image/png', buffer: png(40 + k, 30 + k, [40 * i, 120, 200 - 20 * i]) };
+  });
   if (folder) {
     const dir = join(tmp, folder);
     mkdirSync(dir);
