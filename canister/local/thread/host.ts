@@ -29,6 +29,7 @@ import {
   type QueryWorkerInit,
   type QueryWorkerMessage,
   type Request,
+  type SerializedError,
   type StateDelta,
   type WorkerInit,
   type WorkerMessage,
@@ -137,18 +138,22 @@ export class LocalICThread implements LocalICApi {
         this.queryWorker?.postMessage({ kind: 'apply', deltas: m.deltas }, transferablesOf(m.deltas));
         return;
       case 'result':
-      case 'error': {
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        this.pending.delete(m.id);
-        this.refreshRef();
-        if (m.kind === 'result') p.resolve(m.value);
-        else p.reject(deserializeError(m.error));
+      case 'error':
+        this.settle(this.pending, m);
         return;
-      }
       default:
         return;
     }
+  }
+
+  /** Answers the waiting call a worker's result or error belongs to (the main worker's and the query worker's alike). */
+  private settle(waiting: Map<number, Pending>, m: { kind: 'result'; id: number; value: unknown } | { kind: 'error'; id: number; error: SerializedError }): void {
+    const p = waiting.get(m.id);
+    if (!p) return;
+    waiting.delete(m.id);
+    this.refreshRef();
+    if (m.kind === 'result') p.resolve(m.value);
+    else p.reject(deserializeError(m.error));
   }
 
   private fail(error: Error): void {
@@ -169,15 +174,9 @@ export class LocalICThread implements LocalICApi {
           this.dropQueryWorker(deserializeError(m.error));
           return;
         case 'result':
-        case 'error': {
-          const p = this.pendingQueries.get(m.id);
-          if (!p) return;
-          this.pendingQueries.delete(m.id);
-          this.refreshRef();
-          if (m.kind === 'result') p.resolve(m.value);
-          else p.reject(deserializeError(m.error));
+        case 'error':
+          this.settle(this.pendingQueries, m);
           return;
-        }
         default:
           return;
       }

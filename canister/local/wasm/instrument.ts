@@ -138,18 +138,7 @@ function mutableGlobals(payload: Uint8Array | undefined, importedGlobals: number
     r.byte(); // value type
     const mutable = r.byte() === 1;
     if (mutable) out.push(importedGlobals + i);
-    // Constant expression: scan instructions up to the closing `end`.
-    for (;;) {
-      const op = r.byte();
-      if (op === 0x0b) break;
-      if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2 || op === 0xd0) r.skipLeb();
-      else if (op === 0x43) r.pos += 4;
-      else if (op === 0x44) r.pos += 8;
-      else if (op === 0xfd) {
-        r.u32();
-        r.pos += 16;
-      }
-    }
+    skipConstExpr(r);
   }
   return out;
 }
