@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { toIso } from '../services/time.js';
+import type { IpfsJobView } from '../../contract/index.js';
 import type { Quote } from './quote.js';
 import type { IpfsDb, IpfsTrx, JobRow } from './schema.js';
 import { unitsToUsd } from './quote.js';
@@ -25,23 +26,7 @@ export interface NewJob {
   failedWith?: string;
 }
 
-export interface JobView {
-  jobId: string;
-  status: JobRow['status'];
-  provider: string;
-  source: JobRow['source'];
-  memory_id: string | null;
-  filename: string | null;
-  endpoint: string | null;
-  file_size_bytes: number | null;
-  price_usd: number | null;
-  amount: string | null;
-  error: string | null;
-  attempts: number;
-  result: { success: true; cid: string; ipfsHash: string; ipfsUrl: string; endpoint: string | null; priceUsd: number | null; profile: string | null } | null;
-  created_at: string;
-  updated_at: string;
-}
+export type JobView = IpfsJobView;
 
 export function toJobView(r: JobRow): JobView {
   const priceUsd = r.amount === null ? null : unitsToUsd(BigInt(r.amount));

@@ -1,7 +1,7 @@
 // Pure: what a 402 from the IPFS broker offers, in the terms a screen shows
 // (price in USD, size, endpoint), and the guard that a payment is for exactly
 // the price that was shown.
-import type { IpfsJobStatus } from '../../../contract/index';
+import type { IpfsJobView } from '../../../contract/index';
 
 export interface PaymentRequirement {
   scheme: string;
@@ -13,21 +13,8 @@ export interface PaymentRequirement {
   extra?: Record<string, unknown>;
 }
 
-/** The broker's job as its API returns it (GET /api/ipfs/jobs/:id, a 202 or a 200). */
-export interface IpfsJob {
-  jobId: string;
-  status: IpfsJobStatus;
-  provider: string;
-  memory_id: string | null;
-  filename: string | null;
-  endpoint: 'pin/json' | 'pin/file' | null;
-  file_size_bytes: number | null;
-  price_usd: number | null;
-  amount: string | null;
-  error: string | null;
-  attempts: number;
-  result: { success: true; cid: string; ipfsHash: string; ipfsUrl: string; endpoint: string | null; priceUsd: number | null; profile: string | null } | null;
-}
+/** The broker's job as its API returns it. */
+export type IpfsJob = IpfsJobView;
 
 export interface IpfsOffer {
   jobId: string;
