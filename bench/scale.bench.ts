@@ -8,8 +8,9 @@
 //    p95 as a ratio of the idle p95 of the same configuration (target: ≤ 3×).
 // 2. Throughput: K users uploading at once to one bucket, and the same users
 //    split over two buckets, in the same run; the aggregate MB/s ratio
-//    (two buckets / one) would approach the machine's core count if buckets
-//    executed in parallel (the local IC executes updates on one thread).
+//    (two buckets / one) approaches the machine's core count, since the
+//    threaded local IC executes canisters on a pool of one runtime thread per
+//    core and places the two buckets on different ones.
 // 3. The index canister: instructions of a lookup (`my_bucket`, query) and
 //    of `assign_bucket` for a user who has a bucket, after it placed 4 users
 //    in 2 buckets it created.
