@@ -13,7 +13,7 @@ import { Principal } from '@dfinity/principal';
 import { Canister, type CallContext, type ExecResult } from './canister.js';
 import { InstallCodeError, LocalICError, rejects, type Reject } from './errors.js';
 import { loadModule, moduleMetadata, moduleMetadataEntries, modulePrivateMetadataNames, type LoadedModule } from './module.js';
-import { ManagementCanister, managementTarget, type InstallMode, type ManagementCaller, type Outcome } from './management-canister.js';
+import { createCanisterWouldSucceed, ManagementCanister, managementTarget, type InstallMode, type ManagementCaller, type Outcome } from './management-canister.js';
 import { newMessage, type MessageKind, type OutgoingCall, type Response } from './message.js';
 import { Persistence, type PersistedCanister } from './persistence.js';
 import { collectReplicaDelta, type Published, type ReplicaDelta } from './query-replica.js';
@@ -211,7 +211,11 @@ export class LocalIC implements LocalICApi {
     this.store = opts.dataDir ? new Persistence(opts.dataDir) : undefined;
     this.mgmt = new ManagementCanister({
       canister: (id) => this.canister(id),
-      createCanister: (controllers) => this.allocateCanister(controllers, this.assignId),
+      createCanister: (controllers) => {
+        // With peers, ids are the host's: a create_canister reaches here only with the id it assigned.
+        if (this.peers && !this.assignId) throw new Error('create_canister without an id from the host');
+        return this.allocateCanister(controllers, this.assignId);
+      },
       installCode: (c, wasm, mode, arg, sender, skipPreUpgrade) =>
         this.installNow(c, wasm, mode, arg, sender.toUint8Array(), skipPreUpgrade),
       changed: (c, what) => {
@@ -762,7 +766,7 @@ export class LocalIC implements LocalICApi {
         return false; // answered here: not found
       }
     }
-    if (call.method === 'create_canister') return true;
+    if (call.method === 'create_canister') return createCanisterWouldSucceed(call);
     const subject = managementTarget(call);
     return subject !== undefined && !this.canisters.has(subject.toText());
   }

@@ -86,6 +86,20 @@ type ModeArg =
   | { reinstall: null }
   | { upgrade: [] | [{ skip_pre_upgrade: [] | [boolean] }] };
 
+/**
+ * Whether a create_canister call would create a canister (its argument
+ * decodes and its settings are valid): the threaded runtime allocates an id
+ * for it only then, and answers the others where they were made.
+ */
+export function createCanisterWouldSucceed(call: Pick<OutgoingCall, 'arg'>): boolean {
+  try {
+    const { settings } = IDL.decode([ManagementArgs.create_canister], call.arg)[0] as unknown as Args<'create_canister'>;
+    return (settings[0]?.controllers[0]?.length ?? 0) <= MAX_CONTROLLERS;
+  } catch {
+    return false;
+  }
+}
+
 /** Thrown inside a handler to answer with a reject. */
 class Refusal extends Error {
   constructor(readonly reject: Reject) {
