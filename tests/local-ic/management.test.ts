@@ -2,7 +2,11 @@
 // `callRaw`): creating canisters, installing a module over the 2 MiB message
 // limit through the chunk store, install_code, controllers, stop/start,
 // canister_status, with the IC's Candid types and the replica's reject codes
-// and wording; chunk store and stopped status survive a restart.
+// and wording; chunk store and stopped status survive a restart. Each on the
+// calling thread and on the threaded runtime with two workers, where the
+// canisters and the ones they create are spread over both (placement: the
+// worker with the fewest, the first on a tie), so management calls about a
+// canister of the other worker are executed there.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LocalIC } from '../../canister/local/index.js';
+import { LocalIC, type LocalICOptions } from '../../canister/local/index.js';
 import { ManagementArgs, ManagementResults } from '../../canister/local/runtime/management-idl.js';
 import { decode, enc, fixtureWasm, START_TIME, textArg, wrap, type Fixture } from './support/fixture.js';
 import { wasmModule } from './support/wasm-builder.js';
@@ -90,8 +94,14 @@ function chunkedInstall(target: Principal, hashes: Uint8Array[], wasm: Uint8Arra
   };
 }
 
-async function startIc(dataDir?: string): Promise<{ ic: LocalIC; a: Fixture; c: Fixture }> {
-  const ic = await LocalIC.create({ clock: 'manual', startTime: START_TIME, dataDir, log: () => undefined });
+type Runtime = Pick<LocalICOptions, 'thread' | 'workers'>;
+const RUNTIMES: [string, Runtime][] = [
+  ['on the calling thread', { thread: 'main' }],
+  ['on two workers', { thread: 'worker', workers: 2 }],
+];
+
+async function startIc(runtime: Runtime, dataDir?: string): Promise<{ ic: LocalIC; a: Fixture; c: Fixture }> {
+  const ic = await LocalIC.create({ ...runtime, clock: 'manual', startTime: START_TIME, dataDir, log: () => undefined });
   const aId = await ic.createCanister({ controllers: [alice] });
   await ic.installCode(aId, fixtureWasm(), { mode: 'install', arg: textArg('A') });
   const cId = await ic.createCanister({ controllers: [alice] });
@@ -99,7 +109,7 @@ async function startIc(dataDir?: string): Promise<{ ic: LocalIC; a: Fixture; c: 
   return { ic, a: wrap(ic, aId), c: wrap(ic, cId) };
 }
 
-describe('the management canister, called from a canister', () => {
+describe.each(RUNTIMES)('the management canister, called from a canister, %s', (_name, runtime) => {
   let ic: LocalIC;
   let a: Fixture;
   let c: Fixture;
@@ -108,7 +118,7 @@ describe('the management canister, called from a canister', () => {
   const wasm = fixtureWasm();
 
   beforeAll(async () => {
-    ({ ic, a, c } = await startIc());
+    ({ ic, a, c } = await startIc(runtime));
   });
   afterAll(async () => {
     await ic.close();
@@ -169,7 +179,11 @@ describe('the management canister, called from a canister', () => {
     expect(await mgmt(c, 'install_chunked_code', chunkedInstall(b, hashes, wasm, upgradeMode, textArg('evil')))).toEqual(expected);
     // A chunk store the caller does not control cannot be the source either.
     const cOwn = ok(await mgmt<{ canister_id: Principal }>(c, 'create_canister', { settings: [], sender_canister_version: [] }));
-    expect(await mgmt(c, 'install_chunked_code', chunkedInstall(cOwn.canister_id, hashes, wasm, installMode, textArg('x'), b))).toEqual(expected);
+    // (On the threaded runtime cOwn lands on the other worker than b, and a
+    // store must live with its target, as on the IC it must be on its subnet.)
+    expect(await mgmt(c, 'install_chunked_code', chunkedInstall(cOwn.canister_id, hashes, wasm, installMode, textArg('x'), b))).toEqual(
+      runtime.thread === 'worker' ? { code: 3, message: `Canister ${b.toText()} not found.` } : expected,
+    );
     expect(await mgmt(c, 'stop_canister', { canister_id: b })).toEqual(expected);
     expect(await mgmt(c, 'canister_status', { canister_id: b })).toEqual(expected);
     expect(
@@ -254,7 +268,7 @@ describe('the management canister, called from a canister', () => {
   });
 });
 
-describe('management state on disk', () => {
+describe.each(RUNTIMES)('management state on disk, %s', (_name, runtime) => {
   const dirs: string[] = [];
   afterEach(() => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -263,7 +277,7 @@ describe('management state on disk', () => {
   it('the chunk store, controllers and a stopped status survive a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'local-ic-mgmt-'));
     dirs.push(dir);
-    const first = await startIc(dir);
+    const first = await startIc(runtime, dir);
     const target = ok(await mgmt<{ canister_id: Principal }>(first.a, 'create_canister', { settings: [], sender_canister_version: [] })).canister_id;
     const wasm = fixtureWasm();
     const hashes = await uploadChunks(first.a, target, wasm);
@@ -272,7 +286,7 @@ describe('management state on disk', () => {
     ok(await mgmt(first.a, 'stop_canister', { canister_id: target }));
     await first.ic.close();
 
-    const ic = await LocalIC.create({ clock: 'manual', startTime: START_TIME, dataDir: dir, log: () => undefined });
+    const ic = await LocalIC.create({ ...runtime, clock: 'manual', startTime: START_TIME, dataDir: dir, log: () => undefined });
     try {
       const a = wrap(ic, first.a.id);
       expect(ic.controllers(target).map((p) => p.toText())).toEqual([a.id.toText()]);

@@ -1,14 +1,19 @@
 // The local Internet Computer: canisters side by side, one message at a time
-// (a single serial queue, like one subnet's execution), ingress updates and
+// (a single serial queue, like one execution thread of a subnet), ingress updates and
 // queries, inter-canister calls and their callbacks, the management canister
 // (management-canister.ts: creating, installing, stopping canisters, called
 // from canisters), install/reinstall/upgrade, the clock and global timers,
 // and the hand-off of committed state to persistence.
+//
+// The threaded runtime (thread/host.ts) runs several of these, one per
+// worker thread, each holding some of the canisters; calls to a canister of
+// another runtime go out through `Peers` and their outcome comes back as a
+// later task (`deliverRemote`), calls from one come in through `acceptRemote`.
 import { Principal } from '@dfinity/principal';
 import { Canister, type CallContext, type ExecResult } from './canister.js';
 import { InstallCodeError, LocalICError, rejects, type Reject } from './errors.js';
 import { loadModule, moduleMetadata, moduleMetadataEntries, modulePrivateMetadataNames, type LoadedModule } from './module.js';
-import { ManagementCanister, type InstallMode, type Outcome } from './management-canister.js';
+import { createCanisterWouldSucceed, ManagementCanister, managementTarget, type InstallMode, type ManagementCaller, type Outcome } from './management-canister.js';
 import { newMessage, type MessageKind, type OutgoingCall, type Response } from './message.js';
 import { Persistence, type PersistedCanister } from './persistence.js';
 import { collectReplicaDelta, type Published, type ReplicaDelta } from './query-replica.js';
@@ -45,6 +50,40 @@ export interface LocalICOptions {
    * updates; 'serial' queues them with the updates (to measure the difference).
    */
   queries?: 'replica' | 'serial';
+  /**
+   * With `thread: 'worker'`: how many runtime threads execute canisters in
+   * parallel (each canister is pinned to one); default
+   * `os.availableParallelism()`.
+   */
+  workers?: number;
+}
+
+/** A call to a canister another runtime holds (the threaded runtime's workers). */
+export interface RemoteCall {
+  callee: Uint8Array;
+  method: string;
+  arg: Uint8Array;
+  /** For a call to the management canister: the canister it is about (absent for create_canister). */
+  target?: Uint8Array;
+}
+
+/**
+ * The other runtimes of a threaded local IC (thread/worker.ts implements it
+ * over the host's message ports). Messages are handed to it after the task
+ * that produced them is durable.
+ */
+export interface Peers {
+  /** Sends a call; its outcome comes back through `deliverRemote(token, outcome)`. */
+  send(token: number, from: Uint8Array, call: RemoteCall): void;
+  /** Answers a call another runtime sent (`replyTo` as it came with `acceptRemote`). */
+  reply(replyTo: unknown, outcome: Outcome): void;
+}
+
+/** How a threaded local IC starts one of its runtimes. */
+export interface RuntimeShare {
+  peers: Peers;
+  /** The canisters (textual ids) this runtime loads from the data directory. */
+  canisters: string[];
 }
 
 /**
@@ -107,6 +146,7 @@ export function canisterIdFromIndex(index: bigint): Principal {
 }
 
 const MANAGEMENT = Principal.managementCanister().toText();
+const MANAGEMENT_BYTES = Buffer.from(Principal.managementCanister().toUint8Array());
 /** Bound on messages processed for one request, so a call loop cannot hang the process. */
 const MAX_MESSAGES_PER_TASK = 100_000;
 const MAX_TIMER_ROUNDS = 1_000;
@@ -147,8 +187,21 @@ export class LocalIC implements LocalICApi {
   private closed = false;
   private taskObserver: (() => void) | undefined;
   private readonly mgmt: ManagementCanister;
+  private readonly peers: Peers | undefined;
+  /** Calls sent to other runtimes, by token, until their outcome comes back. */
+  private readonly remoteCalls = new Map<number, { from: Canister; callback: number }>();
+  private nextToken = 1;
+  /** Messages for other runtimes, sent at the end of the task (after its flush). */
+  private outbox: (() => void)[] = [];
+  /** Ingress answers, delivered at the end of the task (after the task observer). */
+  private answers: (() => void)[] = [];
+  /** Open call contexts of ingress messages and of calls from other runtimes, with their canister. */
+  private readonly external = new Map<CallContext, string>();
+  /** The id the host assigned to the canister a create_canister of another runtime makes here. */
+  private assignId: Principal | undefined;
 
-  private constructor(opts: LocalICOptions) {
+  private constructor(opts: LocalICOptions, share?: RuntimeShare) {
+    this.peers = share?.peers;
     this.manualClock = opts.clock === 'manual';
     this.now = opts.startTime ?? BigInt(Date.now()) * 1_000_000n;
     this.logLine = opts.log ?? ((id, line) => console.log(`[canister ${id}] ${line}`));
@@ -158,7 +211,11 @@ export class LocalIC implements LocalICApi {
     this.store = opts.dataDir ? new Persistence(opts.dataDir) : undefined;
     this.mgmt = new ManagementCanister({
       canister: (id) => this.canister(id),
-      createCanister: (controllers) => this.allocateCanister(controllers),
+      createCanister: (controllers) => {
+        // With peers, ids are the host's: a create_canister reaches here only with the id it assigned.
+        if (this.peers && !this.assignId) throw new Error('create_canister without an id from the host');
+        return this.allocateCanister(controllers, this.assignId);
+      },
       installCode: (c, wasm, mode, arg, sender, skipPreUpgrade) =>
         this.installNow(c, wasm, mode, arg, sender.toUint8Array(), skipPreUpgrade),
       changed: (c, what) => {
@@ -169,9 +226,14 @@ export class LocalIC implements LocalICApi {
     });
   }
 
-  static async create(opts: LocalICOptions = {}): Promise<LocalIC> {
-    const ic = new LocalIC(opts);
-    if (ic.store) await ic.restore(await ic.store.open());
+  /** `share`: this runtime is one worker of a threaded local IC (thread/worker.ts). */
+  static async create(opts: LocalICOptions = {}, share?: RuntimeShare): Promise<LocalIC> {
+    const ic = new LocalIC(opts, share);
+    if (ic.store) {
+      const only = share ? new Set(share.canisters) : undefined;
+      await ic.restore(await ic.store.open(only && ((id) => only.has(id))));
+    }
+    ic.endTask();
     return ic;
   }
 
@@ -180,12 +242,31 @@ export class LocalIC implements LocalICApi {
   /** Runs `fn` after every earlier task: messages execute one at a time. */
   private serial<T>(fn: () => Promise<T> | T): Promise<T> {
     if (this.closed) return Promise.reject(new LocalICError('the local IC is closed', 'Closed'));
-    const observer = this.taskObserver;
-    // The observer runs before the caller sees the result, so state it
+    // endTask runs before the caller sees the result, so state the observer
     // publishes (the worker host's mirror) is current when the call resolves.
-    const run = observer ? this.chain.then(fn).finally(observer) : this.chain.then(fn);
+    const run = this.chain.then(fn).finally(() => this.endTask());
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The end of every task: open ingress (and remote) call contexts that
+   * nothing can answer any more get IC0506; then the task observer; then
+   * messages for other runtimes go out and ingress answers are delivered.
+   */
+  private endTask(): void {
+    if (this.remoteCalls.size === 0) {
+      // Every call made here was answered, so an open call context now means
+      // nothing will ever reply.
+      for (const [cc, canisterId] of this.external) this.respond(cc, rejects.didNotReply(canisterId));
+    }
+    this.taskObserver?.();
+    const outbox = this.outbox;
+    const answers = this.answers;
+    this.outbox = [];
+    this.answers = [];
+    for (const send of outbox) send();
+    for (const answer of answers) answer();
   }
 
   /**
@@ -470,11 +551,11 @@ export class LocalIC implements LocalICApi {
    * canister that exists, has a module and was not left broken by a failed
    * restart.
    */
-  private ingress(
+  private ingress<R extends CallResult | { later: Promise<CallResult> }>(
     canisterId: Principal,
     arg: Uint8Array,
-    run: (c: Canister) => CallResult | Promise<CallResult>,
-  ): Promise<CallResult> {
+    run: (c: Canister) => R | CallResult | Promise<R | CallResult>,
+  ): Promise<R | CallResult> {
     if (arg.length > MAX_INGRESS_BYTES) {
       return Promise.resolve(rejected(rejects.payloadTooLarge(arg.length, MAX_INGRESS_BYTES)));
     }
@@ -499,7 +580,7 @@ export class LocalIC implements LocalICApi {
     arg: Uint8Array,
     opts: { caller?: Principal } = {},
   ): Promise<CallResult> {
-    return this.ingress(canisterId, arg, async (c) => {
+    const run = this.ingress(canisterId, arg, async (c): Promise<CallResult | { later: Promise<CallResult> }> => {
       const caller = (opts.caller ?? Principal.anonymous()).toUint8Array();
 
       let entry = `canister_update ${method}`;
@@ -526,29 +607,30 @@ export class LocalIC implements LocalICApi {
         if (!inspect.accepted) return rejected(rejects.inspectRejected(c.idText), res.instructions);
       }
 
-      let settled: CallResult | undefined;
+      // Answered at the end of the task that responds: this one, or (when the
+      // message waits for a canister of another runtime) a later one.
+      let answer!: (r: CallResult) => void;
+      const later = new Promise<CallResult>((resolve) => (answer = resolve));
       const cc = this.newContext(
         {
           kind: 'ingress',
           settle: ({ response, instructions }) => {
-            settled = toCallResult(toOutcome(response), instructions);
+            const result = toCallResult(toOutcome(response), instructions);
+            this.answers.push(() => answer(result));
           },
         },
         caller,
         method,
       );
+      this.external.set(cc, c.idText);
       this.deliver(c, cc, kind, entry, arg);
       this.drain();
       this.fireDueTimers();
       await this.store?.flush();
       this.scheduleTimers();
-      if (!settled) {
-        // Every call this message made was answered inside the drain, so an
-        // open call context here means nothing will ever reply.
-        settled = rejected(rejects.didNotReply(c.idText), cc.instructions);
-      }
-      return settled;
+      return { later };
     });
+    return run.then((r) => ('later' in r ? r.later : r));
   }
 
   query(
@@ -628,6 +710,7 @@ export class LocalIC implements LocalICApi {
   private respond(cc: CallContext, response: Response | Reject): void {
     if (cc.responded) return;
     cc.responded = true;
+    this.external.delete(cc);
     const origin = cc.origin;
     if (origin.kind === 'ingress') {
       origin.settle({ response, instructions: cc.instructions });
@@ -654,6 +737,106 @@ export class LocalIC implements LocalICApi {
     const reply = (outcome: Outcome): void => {
       this.tasks.push({ kind: 'response', to: from, callback, outcome });
     };
+    if (this.peers && this.isRemote(call)) {
+      const token = this.nextToken++;
+      this.remoteCalls.set(token, { from, callback });
+      const peers = this.peers;
+      const remote: RemoteCall = { callee: call.callee, method: call.method, arg: call.arg, target: this.managementSubject(call)?.toUint8Array() };
+      this.outbox.push(() => peers.send(token, from.idBytes, remote));
+      return;
+    }
+    this.executeRequest(from, call, reply, { kind: 'call', caller: from, callerId: from.idBytes, callback });
+  }
+
+  /** For a call to the management canister: the canister it is about (undefined for create_canister, raw_rand, bad arguments). */
+  private managementSubject(call: Pick<OutgoingCall, 'callee' | 'method' | 'arg'>): Principal | undefined {
+    return Buffer.from(call.callee).equals(MANAGEMENT_BYTES) ? managementTarget(call) : undefined;
+  }
+
+  /**
+   * Whether a call must go to another runtime: its callee is not here, or it
+   * asks the management canister about a canister that is not here, or it
+   * creates a canister (the host allocates ids and places canisters).
+   */
+  private isRemote(call: OutgoingCall): boolean {
+    if (!Buffer.from(call.callee).equals(MANAGEMENT_BYTES)) {
+      try {
+        return !this.canisters.has(Principal.fromUint8Array(call.callee).toText());
+      } catch {
+        return false; // answered here: not found
+      }
+    }
+    if (call.method === 'create_canister') return createCanisterWouldSucceed(call);
+    const subject = managementTarget(call);
+    return subject !== undefined && !this.canisters.has(subject.toText());
+  }
+
+  /**
+   * A call from a canister of another runtime (or a create_canister it made,
+   * with the id the host assigned): executed as a task of its own, its
+   * outcome sent back once that task is durable.
+   */
+  acceptRemote(from: Uint8Array, call: RemoteCall, replyTo: unknown, assignId?: Uint8Array): void {
+    const peers = this.peers;
+    if (!peers) throw new Error('acceptRemote needs peers');
+    const reply = (outcome: Outcome): void => {
+      this.outbox.push(() => peers.reply(replyTo, outcome));
+    };
+    void this.serial(async () => {
+      this.tick();
+      const id = Principal.fromUint8Array(from);
+      const caller: ManagementCaller & { idBytes: Uint8Array } = { id, idText: id.toText(), idBytes: from };
+      const cc = this.newContext(
+        { kind: 'ingress', settle: ({ response }) => reply(toOutcome(response)) },
+        from,
+        call.method,
+      );
+      this.assignId = assignId && Principal.fromUint8Array(assignId);
+      try {
+        const target = this.executeRequest(caller, call, reply, cc.origin, cc);
+        if (target && !cc.responded) this.external.set(cc, target);
+      } finally {
+        this.assignId = undefined;
+      }
+      this.drain();
+      this.fireDueTimers();
+      await this.store?.flush();
+      this.scheduleTimers();
+    }).catch((err: unknown) => {
+      // Closed, or a call loop: the caller gets a reject instead of waiting forever.
+      peers.reply(replyTo, { kind: 'reject', reject: rejects.explicit(`the local IC could not execute the call: ${String(err)}`) });
+    });
+  }
+
+  /** The outcome of a call this runtime sent to another one: runs its callback as a task. */
+  deliverRemote(token: number, outcome: Outcome): void {
+    void this.serial(async () => {
+      const pending = this.remoteCalls.get(token);
+      if (!pending) return;
+      this.remoteCalls.delete(token);
+      this.tick();
+      this.tasks.push({ kind: 'response', to: pending.from, callback: pending.callback, outcome });
+      this.drain();
+      this.fireDueTimers();
+      await this.store?.flush();
+      this.scheduleTimers();
+    }).catch((err: unknown) => {
+      if (!this.closed) this.logLine('local-ic', `a response from another thread failed: ${String(err)}`);
+    });
+  }
+
+  /**
+   * Executes a call to `call.callee` (here) from `from` in a new call
+   * context with `origin`, or answers it with `reply`; returns the callee's
+   * id when a call context was opened.
+   */
+  private executeRequest(
+    from: ManagementCaller & { idBytes: Uint8Array },
+    call: Pick<OutgoingCall, 'callee' | 'method' | 'arg'>,
+    reply: (outcome: Outcome) => void,
+    origin: CallContext['origin'],
+    context?: CallContext,
+  ): string | undefined {
     let callee: Principal;
     try {
       callee = Principal.fromUint8Array(call.callee);
@@ -667,21 +850,22 @@ export class LocalIC implements LocalICApi {
       return;
     }
     const target = this.canisters.get(calleeText);
-    if (!target) return reply({ kind: 'reject', reject: rejects.canisterNotFound(calleeText) });
-    if (!target.hasModule) return reply({ kind: 'reject', reject: rejects.noModule(calleeText) });
-    if (target.broken) return reply({ kind: 'reject', reject: target.broken });
-    if (target.status !== 'running') return reply({ kind: 'reject', reject: this.notRunning(target) });
+    if (!target) return void reply({ kind: 'reject', reject: rejects.canisterNotFound(calleeText) });
+    if (!target.hasModule) return void reply({ kind: 'reject', reject: rejects.noModule(calleeText) });
+    if (target.broken) return void reply({ kind: 'reject', reject: target.broken });
+    if (target.status !== 'running') return void reply({ kind: 'reject', reject: this.notRunning(target) });
     let entry = `canister_update ${call.method}`;
     let kind: MessageKind = 'update';
     if (!target.exports(entry)) {
       entry = `canister_query ${call.method}`;
       kind = 'replicated_query';
       if (!target.exports(entry)) {
-        return reply({ kind: 'reject', reject: rejects.methodNotFound(calleeText, 'update', call.method) });
+        return void reply({ kind: 'reject', reject: rejects.methodNotFound(calleeText, 'update', call.method) });
       }
     }
-    const cc = this.newContext({ kind: 'call', caller: from, callerId: from.idBytes, callback }, from.idBytes, call.method);
+    const cc = context ?? this.newContext(origin, from.idBytes, call.method);
     this.deliver(target, cc, kind, entry, call.arg);
+    return calleeText;
   }
 
   private handleResponse(to: Canister, callbackId: number, outcome: Outcome): void {

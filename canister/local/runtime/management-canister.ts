@@ -25,6 +25,29 @@ export type Outcome = { kind: 'reply'; data: Uint8Array } | { kind: 'reject'; re
 
 export type InstallMode = 'install' | 'reinstall' | 'upgrade';
 
+/** Who calls the management canister: a canister of this runtime or of another one (threaded runtime). */
+export type ManagementCaller = Pick<Canister, 'id' | 'idText'>;
+
+/**
+ * The canister a management call is about (`canister_id`, or
+ * `target_canister` of install_chunked_code): the threaded runtime executes
+ * the call where that canister lives. Undefined for create_canister,
+ * raw_rand, unknown methods and arguments that do not decode (answered with
+ * a reject wherever they run).
+ */
+export function managementTarget(call: Pick<OutgoingCall, 'method' | 'arg'>): Principal | undefined {
+  if (!Object.hasOwn(ManagementArgs, call.method)) return undefined;
+  try {
+    const args = IDL.decode([ManagementArgs[call.method as keyof typeof ManagementArgs]], call.arg)[0] as {
+      canister_id?: Principal;
+      target_canister?: Principal;
+    };
+    return args.canister_id ?? args.target_canister;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ManagementHost {
   canister(id: Principal): Canister | undefined;
   /** Creates an empty canister with these controllers (and persists it). */
@@ -63,6 +86,20 @@ type ModeArg =
   | { reinstall: null }
   | { upgrade: [] | [{ skip_pre_upgrade: [] | [boolean] }] };
 
+/**
+ * Whether a create_canister call would create a canister (its argument
+ * decodes and its settings are valid): the threaded runtime allocates an id
+ * for it only then, and answers the others where they were made.
+ */
+export function createCanisterWouldSucceed(call: Pick<OutgoingCall, 'arg'>): boolean {
+  try {
+    const { settings } = IDL.decode([ManagementArgs.create_canister], call.arg)[0] as unknown as Args<'create_canister'>;
+    return (settings[0]?.controllers[0]?.length ?? 0) <= MAX_CONTROLLERS;
+  } catch {
+    return false;
+  }
+}
+
 /** Thrown inside a handler to answer with a reject. */
 class Refusal extends Error {
   constructor(readonly reject: Reject) {
@@ -84,7 +121,7 @@ export class ManagementCanister {
   constructor(private readonly host: ManagementHost) {}
 
   /** Handles one call from canister `from`; `respond` may be called later (a stop waits for open calls). */
-  handle(from: Canister, call: OutgoingCall, respond: (o: Outcome) => void): void {
+  handle(from: ManagementCaller, call: Pick<OutgoingCall, 'method' | 'arg'>, respond: (o: Outcome) => void): void {
     const method = call.method;
     if (method === 'raw_rand') return respond(reply('raw_rand', randomBytes(32)));
     if (!Object.hasOwn(ManagementArgs, method)) {
@@ -106,7 +143,7 @@ export class ManagementCanister {
     }
   }
 
-  private dispatch(m: keyof typeof ManagementArgs, a: unknown, from: Canister, respond: (o: Outcome) => void): Outcome | undefined {
+  private dispatch(m: keyof typeof ManagementArgs, a: unknown, from: ManagementCaller, respond: (o: Outcome) => void): Outcome | undefined {
     switch (m) {
       case 'create_canister': {
         const { settings } = a as Args<'create_canister'>;
@@ -207,7 +244,7 @@ export class ManagementCanister {
     for (const r of waiting) r(reply('stop_canister'));
   }
 
-  private install(c: Canister, wasm: Uint8Array, modeArg: ModeArg, arg: Uint8Array, from: Canister): void {
+  private install(c: Canister, wasm: Uint8Array, modeArg: ModeArg, arg: Uint8Array, from: ManagementCaller): void {
     let mode: InstallMode;
     let skipPreUpgrade = false;
     if ('install' in modeArg) mode = 'install';
@@ -254,7 +291,7 @@ export class ManagementCanister {
   }
 
   /** The canister `id`, if `from` is one of its controllers. */
-  private controlled(id: Principal, from: Canister): Canister {
+  private controlled(id: Principal, from: ManagementCaller): Canister {
     const c = this.existing(id);
     if (!c.isController(from.id)) {
       throw new Refusal(rejects.invalidController(c.idText, c.controllers.map((p) => p.toText()).sort(), from.idText));
@@ -263,7 +300,7 @@ export class ManagementCanister {
   }
 
   /** The canister `id`, if `from` controls it or is it (chunk store and status). */
-  private controlledOrSelf(id: Principal, from: Canister): Canister {
+  private controlledOrSelf(id: Principal, from: ManagementCaller): Canister {
     const c = this.existing(id);
     return c.idText === from.idText ? c : this.controlled(id, from);
   }

@@ -3,6 +3,7 @@
 // redo the work) and compile it.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Reader, readSections, SECTION } from '../wasm/binary.js';
@@ -53,10 +54,13 @@ function cacheFile(dir: string, hashHex: string, metering: boolean): string {
 function writeCache(file: string, wasm: Uint8Array, info: Omit<InstrumentResult, 'wasm'>): void {
   if (existsSync(file) && existsSync(`${file}.json`)) return;
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.json.tmp`, JSON.stringify(info));
-  renameSync(`${file}.json.tmp`, `${file}.json`);
-  writeFileSync(`${file}.tmp`, wasm);
-  renameSync(`${file}.tmp`, file);
+  // Temporary names of this thread's own: the runtime's workers and the
+  // query worker may write the same module at once.
+  const tmp = `.${process.pid}.${threadId}.tmp`;
+  writeFileSync(`${file}.json${tmp}`, JSON.stringify(info));
+  renameSync(`${file}.json${tmp}`, `${file}.json`);
+  writeFileSync(`${file}${tmp}`, wasm);
+  renameSync(`${file}${tmp}`, file);
 }
 
 /** WebAssembly wants bytes backed by a plain ArrayBuffer. */

@@ -153,20 +153,19 @@ export class Persistence {
     this.canistersDir = join(dataDir, 'canisters');
   }
 
-  /** Loads every canister, replays the WALs and checkpoints. */
-  async open(): Promise<{ nextIndex: bigint; canisters: PersistedCanister[] }> {
+  /**
+   * Loads every canister (or those `only` admits: one runtime of a threaded
+   * local IC loads its own), replays the WALs and checkpoints.
+   */
+  async open(only?: (id: string) => boolean): Promise<{ nextIndex: bigint; canisters: PersistedCanister[] }> {
     mkdirSync(this.moduleCacheDir, { recursive: true });
     mkdirSync(this.canistersDir, { recursive: true });
     const canisters: PersistedCanister[] = [];
     let nextIndex = 0n;
-    for (const name of readdirSync(this.canistersDir).sort()) {
+    for (const id of persistedCanisterIds(this.dataDir)) {
+      const name = id.toText();
+      if (only && !only(name)) continue;
       const dir = join(this.canistersDir, name);
-      let id: Principal;
-      try {
-        id = Principal.fromText(name);
-      } catch {
-        continue;
-      }
       const loaded = this.load(dir);
       if (!loaded) continue;
       const { meta, stable, replayed } = loaded;
@@ -323,6 +322,21 @@ export class Persistence {
     }
     this.files.clear();
   }
+}
+
+/** The canisters stored under `dataDir`, in id order (also read by the threaded runtime's host to place them). */
+export function persistedCanisterIds(dataDir: string): Principal[] {
+  const dir = join(dataDir, 'canisters');
+  if (!existsSync(dir)) return [];
+  const out: Principal[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    try {
+      out.push(Principal.fromText(name));
+    } catch {
+      // not a canister's directory
+    }
+  }
+  return out;
 }
 
 /** Reads an image page by page (it may be larger than a Buffer), keeping only pages that hold data. */

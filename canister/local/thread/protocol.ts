@@ -1,21 +1,47 @@
-// Messages between the worker host (host.ts, main thread) and the worker
-// running the local IC (worker.ts), and the (de)serialisation of the
+// Messages between the worker host (host.ts, main thread) and the workers
+// running the local IC's runtimes (worker.ts), and the (de)serialisation of the
 // runtime's errors so they arrive as the same classes. Pure: no I/O.
 //
 // Principals travel as their bytes (structured clone drops classes); bigints
 // and Uint8Arrays clone natively.
 import { InstallCodeError, LocalICError, type Reject } from '../runtime/errors.js';
-import type { CallResult, LocalICOptions } from '../runtime/local-ic.js';
+import type { CallResult, LocalICOptions, RemoteCall } from '../runtime/local-ic.js';
+import type { Outcome } from '../runtime/management-canister.js';
 import type { ReplicaDelta, ReplicaResult } from '../runtime/query-replica.js';
 
 /** Options the worker can receive (functions cannot cross threads). */
-export type WorkerOptions = Omit<LocalICOptions, 'log' | 'thread' | 'queries'>;
+export type WorkerOptions = Omit<LocalICOptions, 'log' | 'thread' | 'queries' | 'workers'>;
 
 export interface WorkerInit {
   options: WorkerOptions;
   /** Hand committed state to a query thread after every task. */
   replicas: boolean;
+  /** This runtime's place in the pool (what `ReplyTo.worker` names). */
+  worker: number;
+  /** The canisters (textual ids) it loads from the data directory. */
+  canisters: string[];
 }
+
+/** Where the outcome of a call between runtimes goes back to: the calling worker and its token. */
+export interface ReplyTo {
+  worker: number;
+  token: number;
+}
+
+/**
+ * Calls between canisters of different runtimes, routed by the host (which
+ * knows where each canister lives, allocates canister ids and places new
+ * canisters). A worker sends `call` and `response`; the host forwards them.
+ */
+export type PeerMessage =
+  /** worker → host: a call to a canister elsewhere (or a create_canister). */
+  | { peer: 'call'; token: number; from: Uint8Array; call: RemoteCall }
+  /** host → worker: a call to execute here; `assignId` for a create_canister placed here. */
+  | { peer: 'accept'; from: Uint8Array; call: RemoteCall; replyTo: ReplyTo; assignId?: Uint8Array }
+  /** worker → host: the outcome of an accepted call. */
+  | { peer: 'reply'; replyTo: ReplyTo; outcome: Outcome }
+  /** host → worker: the outcome of a call it sent. */
+  | { peer: 'outcome'; token: number; outcome: Outcome };
 
 /** One request from the host; `id` pairs it with its answer. */
 export type Request = { id: number } & (
@@ -70,7 +96,8 @@ export type WorkerMessage =
   /** What committed messages changed, for the query thread (sent before the task's answer). */
   | { kind: 'replica'; deltas: ReplicaDelta[] }
   | { kind: 'result'; id: number; value: CallResult | Uint8Array | undefined }
-  | { kind: 'error'; id: number; error: SerializedError };
+  | { kind: 'error'; id: number; error: SerializedError }
+  | { kind: 'peer'; message: PeerMessage };
 
 /** What the query thread needs to execute queries as the runtime would. */
 export interface QueryWorkerInit {

@@ -1,18 +1,31 @@
-// The worker thread side of the threaded local IC: owns a `LocalIC`
-// (runtime/local-ic.ts) and executes the host's requests on it, in the order
-// they arrive (each is queued on the runtime's serial chain as it arrives, so
-// per-canister order is the caller's). After every task it publishes the
-// canister state the host mirrors for its synchronous getters; `debug_print`
-// lines go to the host's logger. Started by worker-entry.mjs.
+// One runtime thread of the threaded local IC: owns a `LocalIC`
+// (runtime/local-ic.ts) holding the canisters the host placed here, and
+// executes the host's requests on it in the order they arrive (each is queued
+// on the runtime's serial chain as it arrives, so per-canister order is the
+// caller's). Calls to canisters of other runtimes go out through the host and
+// come back as `peer` messages. After every task it publishes the canister
+// state the host mirrors for its synchronous getters; `debug_print` lines go
+// to the host's logger. Started by worker-entry.mjs.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Principal } from '@dfinity/principal';
-import { LocalIC, type CallResult } from '../runtime/local-ic.js';
+import { LocalIC, type CallResult, type Peers } from '../runtime/local-ic.js';
+import type { Outcome } from '../runtime/management-canister.js';
 import { transferablesOf } from '../runtime/query-replica.js';
-import { ownedBuffer, serializeError, type CanisterState, type Request, type StateDelta, type WorkerInit, type WorkerMessage } from './protocol.js';
+import {
+  ownedBuffer,
+  serializeError,
+  type CanisterState,
+  type PeerMessage,
+  type ReplyTo,
+  type Request,
+  type StateDelta,
+  type WorkerInit,
+  type WorkerMessage,
+} from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('canister/local/thread/worker.ts runs only as a worker thread');
-const { options, replicas } = workerData as WorkerInit;
+const { options, replicas, canisters } = workerData as WorkerInit;
 
 // With query replicas this thread executes updates only; it keeps the
 // process's priority. Lowering it (nice 10) kept queries fast on an
@@ -60,12 +73,25 @@ function collectState(ic: LocalIC, force: boolean): StateDelta | undefined {
   return { now, canisters };
 }
 
+const outcomeBuffers = (o: Outcome): ArrayBuffer[] => {
+  const b = o.kind === 'reply' ? ownedBuffer(o.data) : undefined;
+  return b ? [b] : [];
+};
+const peer = (message: PeerMessage, transfer: ArrayBuffer[] = []): void => post({ kind: 'peer', message }, transfer);
+const peers: Peers = {
+  send: (token, from, call) => peer({ peer: 'call', token, from, call }),
+  reply: (replyTo, outcome) => peer({ peer: 'reply', replyTo: replyTo as ReplyTo, outcome }, outcomeBuffers(outcome)),
+};
+
 let ic: LocalIC;
 try {
-  ic = await LocalIC.create({
-    ...options,
-    log: (canisterId, line) => post({ kind: 'log', canisterId, line }),
-  });
+  ic = await LocalIC.create(
+    {
+      ...options,
+      log: (canisterId, line) => post({ kind: 'log', canisterId, line }),
+    },
+    { peers, canisters },
+  );
 } catch (error) {
   post({ kind: 'failed', error: serializeError(error) });
   port.close();
@@ -113,7 +139,12 @@ function run(req: Request): Promise<Answer> {
   }
 }
 
-port.on('message', (req: Request) => {
+port.on('message', (req: Request | PeerMessage) => {
+  if ('peer' in req) {
+    if (req.peer === 'accept') ic.acceptRemote(req.from, req.call, req.replyTo, req.assignId);
+    else if (req.peer === 'outcome') ic.deliverRemote(req.token, req.outcome);
+    return;
+  }
   let pending: Promise<Answer>;
   try {
     pending = run(req);
