@@ -97,5 +97,7 @@ export function get_stats(env: Env, st: State): Stats {
     session_records: BigInt(st.t.sessions.len()),
     pending_proofs: BigInt(st.t.proofs.len()),
     sessions_freeing: freeing,
+    stable_memory_bytes: BigInt(st.space.stableBytes()),
+    chunk_space_bytes: BigInt(st.space.capacity()),
   };
 }

@@ -11,6 +11,8 @@ export interface ChunkSpace {
   /** Writes `data` at `addr` (a view into a larger buffer is written where it lies). */
   write(addr: number, data: Uint8Array): void;
   read(addr: number, length: number): Uint8Array;
+  /** All of the canister's stable memory, in bytes (the maps' part and the chunk space). */
+  stableBytes(): number;
 }
 
 /** An in-memory chunk space growing in 8 MiB frames like the module's; for Node tests. */
@@ -33,6 +35,10 @@ export class MemoryChunkSpace implements ChunkSpace {
   write(addr: number, data: Uint8Array): void {
     if (addr + data.length > this.bytes.length) throw new Error('chunk space: write past its capacity');
     this.bytes.set(data, addr);
+  }
+
+  stableBytes(): number {
+    return this.bytes.length;
   }
 
   read(addr: number, length: number): Uint8Array {

@@ -78,6 +78,9 @@ export function nativeChunkSpace(): ChunkSpace {
       // At least 32 bytes before the data: the native hash can use them for its state (native-hash.ts).
       return work.subarray(h);
     },
+    stableBytes() {
+      return Number(nativeSpaceInfo().physicalPages) * 65536;
+    },
   };
   return space;
 }
