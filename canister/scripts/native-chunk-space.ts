@@ -16,7 +16,9 @@
 //   - The chunk space is a list of 8 MiB frames that occupy whole bucket-sized
 //     slots after the MemoryManager's part. When the MemoryManager grows into
 //     a slot that holds a frame, the frame is copied to a new slot at the end
-//     first (about 17 million instructions per 8 MiB of metadata growth).
+//     first (about 17 million instructions per 8 MiB of metadata growth). One
+//     free slot is kept right after the MemoryManager's part, so its next
+//     bucket needs no copy; the sweep timer restores that slot (command 5).
 //   - The frame table (frame -> slot, u16) and the counters live in stable
 //     memory at [40960, 65536) of page 0, bytes the MemoryManager never uses
 //     (its header and bucket table end at 34848); a MemoryManager write there,
@@ -28,7 +30,10 @@
 // little-endian) and the data after it:
 //   1 write the data at the address, 2 read into the data, 3 grow the space to
 //   at least `argument` bytes (answers the capacity in the argument field),
-//   4 info (capacity at 8, MemoryManager pages at 16, physical pages at 24).
+//   4 info (capacity at 8, MemoryManager pages at 16, physical pages at 24),
+//   5 headroom: when the MemoryManager has grown into the free slot kept
+//   after its part, move the frame now after it to the end (the sweep timer
+//   asks, so a user's call rarely pays for a copy).
 // Reads and writes outside the space's capacity trap.
 import binaryen from 'binaryen';
 
@@ -107,6 +112,8 @@ export function addChunkSpace(m: binaryen.Module): string {
   };
   const local = (i: number, t: number) => m.local.get(i, t);
   const set = (i: number, v: number) => m.local.set(i, v);
+  /** Slots the MemoryManager's part spans (rpages >= 1 once page 0 exists). */
+  const rslots = () => m.i32.wrap(m.i64.div_u(m.i64.add(m.i64.sub(gget(G.rpages, i64), c64(1)), c64(FRAME_PAGES - 1)), c64(FRAME_PAGES)));
   /** Physical address of slot s (i32) as i64. */
   const slotAddr = (s: number) => m.i64.add(c64(SLOT_BASE), m.i64.mul(u64(s), c64(FRAME)));
 
@@ -194,7 +201,8 @@ export function addChunkSpace(m: binaryen.Module): string {
       i32,
     ),
   );
-  // new_frame() -> ok: one more 8 MiB frame at the physical end.
+  // new_frame() -> ok: one more 8 MiB frame at the physical end, one slot clear of the MemoryManager's
+  // part (its next bucket then needs no copy).
   m.addFunction(
     F.newFrame,
     none,
@@ -207,6 +215,7 @@ export function addChunkSpace(m: binaryen.Module): string {
         // Page 0 (the MemoryManager's header, and the table) must exist.
         m.if(m.i64.eqz(gget(G.rpages, i64)), m.return(c32(0))),
         set(0, m.call(F.pslots, [], i32)),
+        m.if(m.i32.le_u(local(0, i32), rslots()), set(0, m.i32.add(rslots(), c32(1)))),
         m.if(m.i32.eqz(m.call(F.growSlots, [m.i32.add(local(0, i32), c32(1))], i32)), m.return(c32(0))),
         m.call(F.setSlot, [gget(G.frames, i32), local(0, i32)], none),
         gset(G.frames, m.i32.add(gget(G.frames, i32), c32(1))),
@@ -349,12 +358,12 @@ export function addChunkSpace(m: binaryen.Module): string {
   // read: unchanged.
   m.addFunction(names.read!, binaryen.createType([i64, i64, i64]), none, [], realRead(local(0, i64), local(1, i64), local(2, i64)));
 
-  // command(ptr, len). Locals: 0 ptr, 1 len, 2 op, 3 h.
+  // command(ptr, len). Locals: 0 ptr, 1 len, 2 op, 3 h, 4 k, 5 rs, 6 t.
   m.addFunction(
     COMMAND_FUNCTION,
     binaryen.createType([i32, i32]),
     none,
-    [i32, i32],
+    [i32, i32, i32, i32, i32],
     m.block(null, [
       m.call(F.load, [], none),
       set(2, m.i32.load(0, 1, local(0, i32))),
@@ -386,6 +395,33 @@ export function addChunkSpace(m: binaryen.Module): string {
             ),
           ]),
           m.i64.store(16, 1, local(0, i32), m.i64.mul(u64(gget(G.frames, i32)), c64(FRAME))),
+          m.return(),
+        ]),
+      ),
+      // 5 headroom: the frame right after the MemoryManager's part moves to the end (answers 1 if one moved).
+      m.if(
+        m.i32.eq(local(2, i32), c32(5)),
+        m.block(null, [
+          m.i64.store(16, 1, local(0, i32), c64(0)),
+          m.if(m.i64.eqz(gget(G.rpages, i64)), m.return()),
+          set(5, rslots()),
+          set(4, c32(0)),
+          m.block('found', [
+            m.loop(
+              'frames',
+              m.block(null, [
+                m.if(m.i32.ge_u(local(4, i32), gget(G.frames, i32)), m.return()),
+                m.br('found', m.i32.eq(m.call(F.slot, [local(4, i32)], i32), local(5, i32))),
+                set(4, m.i32.add(local(4, i32), c32(1))),
+                m.br('frames'),
+              ]),
+            ),
+          ]),
+          set(6, m.call(F.pslots, [], i32)),
+          m.if(m.i32.eqz(m.call(F.growSlots, [m.i32.add(local(6, i32), c32(1))], i32)), m.return()),
+          m.call(F.copy, [local(5, i32), local(6, i32)], none),
+          m.call(F.setSlot, [local(4, i32), local(6, i32)], none),
+          m.i64.store(16, 1, local(0, i32), c64(1)),
           m.return(),
         ]),
       ),

@@ -13,6 +13,8 @@ export interface ChunkSpace {
   read(addr: number, length: number): Uint8Array;
   /** All of the canister's stable memory, in bytes (the maps' part and the chunk space). */
   stableBytes(): number;
+  /** Timer work: keeps a free slot for the maps' next growth (true when bytes were moved). */
+  keepHeadroom(): boolean;
 }
 
 /** An in-memory chunk space growing in 8 MiB frames like the module's; for Node tests. */
@@ -39,6 +41,10 @@ export class MemoryChunkSpace implements ChunkSpace {
 
   stableBytes(): number {
     return this.bytes.length;
+  }
+
+  keepHeadroom(): boolean {
+    return false;
   }
 
   read(addr: number, length: number): Uint8Array {

@@ -10,6 +10,7 @@ const OP_WRITE = 1;
 const OP_READ = 2;
 const OP_ENSURE = 3;
 const OP_INFO = 4;
+const OP_HEADROOM = 5;
 
 /**
  * The header length for `n` data bytes: 40, or 48 when 40 would make the
@@ -80,6 +81,12 @@ export function nativeChunkSpace(): ChunkSpace {
     },
     stableBytes() {
       return Number(nativeSpaceInfo().physicalPages) * 65536;
+    },
+    keepHeadroom() {
+      const b = new Uint8Array(40);
+      header(b, OP_HEADROOM, 40, 0);
+      certifiedDataSet(b);
+      return new DataView(b.buffer).getBigUint64(16, true) === 1n;
     },
   };
   return space;

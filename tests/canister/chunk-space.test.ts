@@ -74,23 +74,30 @@ describe('chunk space', () => {
     const data = seededBytes(5 * MiB + 3, 65);
     const file = await storeFile(dana(), data);
     const before = ok(await f.admin.get_stats());
-    // 140 thumbnails of 64 KiB: the maps need more than one more 8 MiB bucket, where frames already are.
+    // 300 thumbnails of 64 KiB: the maps need at least two more 8 MiB buckets, past the spare slot, where frames are.
     const thumb = new Uint8Array(64 * 1024);
     thumb.set(PNG_HEAD);
-    for (let i = 0; i < 140; i++) {
+    for (let i = 0; i < 300; i++) {
       const id = newId();
       ok(await dana().upsert_metadata(id, { Image: null }, metadata(`t${i}`), `k-thumb-${i}`));
-      thumb[100] = i;
+      thumb[100] = i & 0xff;
+      thumb[101] = i >> 8;
       ok(await dana().set_thumbnail(id, thumb));
     }
     const grown = ok(await f.admin.get_stats());
     expect(grown.chunk_space_bytes).toBe(before.chunk_space_bytes);
+    // About 19 MiB more for the maps: one bucket takes the spare slot, the next one a frame's slot
+    // (the frame moves to the end), so stable memory grows while the chunk space does not.
     expect(grown.stable_memory_bytes - before.stable_memory_bytes).toBeGreaterThanOrEqual(8n * BigInt(MiB));
     expect((await readBack(file.memoryId)).equals(Buffer.from(data))).toBe(true);
     await invariantsHold();
 
     await f.upgrade();
-    expect(ok(await f.admin.get_stats())).toEqual(grown);
+    // The sweep that post_upgrade starts may give the maps their spare slot back (a frame moves to the end).
+    const { stable_memory_bytes: after, ...rest } = ok(await f.admin.get_stats());
+    const { stable_memory_bytes: was, ...kept } = grown;
+    expect(rest).toEqual(kept);
+    expect(after).toBeGreaterThanOrEqual(was);
     expect((await readBack(file.memoryId)).equals(Buffer.from(data))).toBe(true);
     const later = seededBytes(MiB + 1, 66);
     const next = await storeFile(dana(), later);
