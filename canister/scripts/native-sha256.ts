@@ -20,6 +20,7 @@
 // optimisation passes run over the module (they are not needed here, and
 // they broke azle's module in one trial).
 import binaryen from 'binaryen';
+import { addChunkSpace } from './native-chunk-space.js';
 
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
@@ -34,8 +35,11 @@ const K = [
 export const NATIVE_FUNCTION = 'forever_sha256_or_certified_data_set';
 const REAL_IMPORT = 'forever_ic0_certified_data_set';
 
-/** Adds the SHA-256 block function to `m` as `name(ptr, len)`, forwarding len <= 32 to `forward`. */
-function addBlockFunction(m: binaryen.Module, name: string, forward: string): void {
+/**
+ * Adds the SHA-256 block function to `m` as `name(ptr, len)`, forwarding len <= 32 to `forward`
+ * and any other length that is not 32 + whole blocks to `command` (the chunk space's; a trap without it).
+ */
+function addBlockFunction(m: binaryen.Module, name: string, forward: string, command?: string): void {
   const i32 = binaryen.i32;
   // Locals: 0 ptr, 1 len; then state a..h, working A..H, w0..w15, (34 unused), ab0, ab1, p, end, x.
   const PTR = 0;
@@ -92,8 +96,11 @@ function addBlockFunction(m: binaryen.Module, name: string, forward: string): vo
 
   const body = m.block(null, [
     m.if(m.i32.le_u(get(LEN), c(32)), m.block(null, [m.call(forward, [get(PTR), get(LEN)], binaryen.none), m.return()])),
-    // The blocks must fill whole 64-byte units.
-    m.if(and(m.i32.sub(get(LEN), c(32)), c(63)), m.unreachable()),
+    // Hashing takes whole 64-byte blocks; any other length is a chunk-space command (native-chunk-space.ts).
+    m.if(
+      and(m.i32.sub(get(LEN), c(32)), c(63)),
+      command ? m.block(null, [m.call(command, [get(PTR), get(LEN)], binaryen.none), m.return()]) : m.unreachable(),
+    ),
     ...Array.from({ length: 8 }, (_, i) => loadBE(PTR, 4 * i, S(i))).flat(),
     set(P, add(get(PTR), c(32))),
     set(END, add(get(PTR), get(LEN))),
@@ -105,7 +112,8 @@ function addBlockFunction(m: binaryen.Module, name: string, forward: string): vo
 
 /**
  * The module with `ic0.certified_data_set` replaced by the native hashing
- * function. Throws when the module does not import it (not an azle module).
+ * function, and its stable memory shared with the chunk space
+ * (native-chunk-space.ts). Throws when the module does not import them (not an azle module).
  */
 export function patchNativeSha256(wasm: Uint8Array): Uint8Array {
   binaryen.setDebugInfo(false);
@@ -123,7 +131,8 @@ export function patchNativeSha256(wasm: Uint8Array): Uint8Array {
     // the same name points them all at the new body.
     m.removeFunction(importName);
     m.addFunctionImport(REAL_IMPORT, 'ic0', 'certified_data_set', i32x2, binaryen.none);
-    addBlockFunction(m, importName, REAL_IMPORT);
+    const command = addChunkSpace(m);
+    addBlockFunction(m, importName, REAL_IMPORT, command);
     if (!m.validate()) throw new Error('the patched module does not validate');
     return m.emitBinary();
   } finally {

@@ -93,9 +93,11 @@ export function get_stats(env: Env, st: State): Stats {
     assets: c.assets,
     stored_bytes: c.storedBytes,
     live_sessions: live,
-    chunks: BigInt(st.t.chunks.len()),
+    chunks: BigInt(st.t.chunkSlots.len() + st.t.chunks.len()),
     session_records: BigInt(st.t.sessions.len()),
     pending_proofs: BigInt(st.t.proofs.len()),
     sessions_freeing: freeing,
+    stable_memory_bytes: BigInt(st.space.stableBytes()),
+    chunk_space_bytes: BigInt(st.space.capacity()),
   };
 }

@@ -7,7 +7,8 @@
 import { readU32be, u32be, bytesEqual, concatBytes } from './bytes';
 import { type AssetRecord, type BlobRecord, type ConfigRecord, decodeBlob, encodeBlob, type OwnerRecord } from './records';
 import { type Env, type State, WORK_BUDGET } from './state';
-import { blobIndexKey, chunkKey, WORK } from './store';
+import { removeChunk } from './chunk-slots';
+import { blobIndexKey, WORK } from './store';
 
 /** The blob an asset points at; assets from before blob records count as its only reference. */
 export function blobOf(st: State, owner: Uint8Array, a: AssetRecord): BlobRecord {
@@ -74,7 +75,7 @@ export function freeBlobChunks(env: Env, st: State, id: Uint8Array): void {
       break;
     }
     left--;
-    st.t.chunks.remove(chunkKey(id, left));
+    removeChunk(st, id, left);
     const now = env.instructions();
     if (now - last > perChunk) perChunk = now - last;
     last = now;

@@ -136,6 +136,9 @@ export function foreverTypes(IDL: Idl) {
     pending_proofs: IDL.Nat64,
     // Ended sessions whose chunks the sweeper is still freeing.
     sessions_freeing: IDL.Nat64,
+    // All of the canister's stable memory, and the part of it that holds chunk bytes.
+    stable_memory_bytes: IDL.Nat64,
+    chunk_space_bytes: IDL.Nat64,
   });
   const InvariantReport = IDL.Record({
     ok: IDL.Bool,

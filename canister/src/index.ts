@@ -31,6 +31,7 @@ import { foreverMethods, type ForeverMethodName, type MethodSpec } from './candi
 import { Fail } from './errors';
 import { chunkReceiptEncoder } from './fast-reply';
 import { installFastText } from './fast-text';
+import { nativeChunkSpace } from './native-chunk-space';
 import { hashParts, nativeCompress, selfCheck } from './native-hash';
 import { readHashPartsArgs, readPutChunkArgs } from './raw-args';
 import { ForeverService, type Env } from './service';
@@ -67,7 +68,7 @@ let service: ForeverService | undefined;
 
 function svc(): ForeverService {
   if (!service) {
-    service = new ForeverService(stableTables());
+    service = new ForeverService(stableTables(), nativeChunkSpace());
   }
   return service;
 }

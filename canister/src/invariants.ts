@@ -1,14 +1,15 @@
 // The canister's invariants over all of stable memory, for tests and audits
 // (controllers only; the cost grows with the data): usage equals the bytes
 // each owner stores once, every chunk belongs to a blob, a session or a blob
-// being freed, indexes are dense and point at records, live sessions are
-// within their limits.
+// being freed, the chunk space's slots in use and free tile it exactly,
+// indexes are dense and point at records, live sessions are within their limits.
 import { chunksLeft } from './blobs';
 import { bytesEqual, fromHex, readU32be, toHex } from './bytes';
 import type { InvariantReport } from './candid-types';
 import { decodeAsset, decodeBlob, decodeOwner, decodeSession, SessionStatus } from './records';
 import type { Env, State } from './state';
-import { chunkKey, indexKey, memoryKey, WORK } from './store';
+import { decodeSlot, hasChunk, type Slot, spaceViolations } from './chunk-slots';
+import { indexKey, memoryKey, WORK } from './store';
 import { hasBit, popcount } from './upload-rules';
 
 export function check_invariants(env: Env, st: State): InvariantReport {
@@ -41,7 +42,7 @@ export function check_invariants(env: Env, st: State): InvariantReport {
     storedBytes += a.size;
     chunkOwners.set(bid, { has: (i) => i < a.chunkCount });
     for (let i = 0; i < a.chunkCount; i++) {
-      if (!t.chunks.has(chunkKey(a.blob, i))) violations.push(`asset ${bid} lacks chunk ${i}`);
+      if (!hasChunk(st, a.blob, i)) violations.push(`asset ${bid} lacks chunk ${i}`);
     }
   }
   for (const [id, v] of t.blobs.items()) {
@@ -93,14 +94,23 @@ export function check_invariants(env: Env, st: State): InvariantReport {
     chunkOwners.set(toHex(sid), { has: (i) => hasBit(s.received, i) });
   }
   let chunks = 0n;
-  // Keys only: loading every chunk into the JS heap would not fit a query. Chunk lengths are checked at put_chunk.
-  for (const k of t.chunks.keys()) {
+  const orphan = (k: Uint8Array): void => {
     chunks++;
     const blob = toHex(k.subarray(0, 16));
     const index = readU32be(k, 16);
     const o = chunkOwners.get(blob);
     if (!o || !o.has(index)) violations.push(`orphan chunk ${blob}/${index}`);
+  };
+  // Chunks of the old map, keys only: loading every chunk into the JS heap would not fit a query.
+  // Chunk lengths are checked at put_chunk.
+  for (const k of t.chunks.keys()) orphan(k);
+  const used: Slot[] = [];
+  for (const [k, v] of t.chunkSlots.items()) {
+    orphan(k);
+    if (t.chunks.has(k)) violations.push(`chunk ${toHex(k)} stored twice`);
+    used.push(decodeSlot(v));
   }
+  violations.push(...spaceViolations(st, used));
   let principals = 0n;
   for (const [k, v] of t.owners.items()) {
     principals++;

@@ -11,6 +11,7 @@
 // their writes are a consistent state of their own (e.g. a failed upload freed).
 import type { Principal } from '@dfinity/principal';
 import * as admin from './admin';
+import type { ChunkSpace } from './chunk-space';
 import type { Gallery, Limits, MemoryMetadata, MemoryType } from './candid-types';
 import * as galleries from './galleries';
 import { check_invariants } from './invariants';
@@ -30,7 +31,7 @@ export class ForeverService {
   wrote = false;
   private readonly st: State;
 
-  constructor(tables: Tables) {
+  constructor(tables: Tables, space?: ChunkSpace) {
     // Wrapping the maps lets the adapter know whether an error may still be replied (no write yet).
     const mark = (): void => {
       this.wrote = true;
@@ -55,7 +56,7 @@ export class ForeverService {
         } satisfies KV,
       ]),
     ) as Tables;
-    this.st = new State(wrapped);
+    this.st = new State(wrapped, space);
   }
 
   config(): ConfigRecord {

@@ -20,6 +20,7 @@ import {
   type SessionRecord,
   SessionStatus,
 } from './records';
+import { type ChunkSpace, MemoryChunkSpace } from './chunk-space';
 import { CONFIG_KEY, type Tables } from './store';
 import { uuidBytes } from './validate';
 
@@ -54,7 +55,11 @@ export class State {
   /** Heap only (an upgrade restarts at 0): the work-map index where the next sweep resumes. */
   sweepFrom = 0;
 
-  constructor(readonly t: Tables) {}
+  constructor(
+    readonly t: Tables,
+    /** Where chunk bytes live (chunk-slots.ts). */
+    readonly space: ChunkSpace = new MemoryChunkSpace(),
+  ) {}
 
   config(): ConfigRecord {
     const b = this.t.config.get(CONFIG_KEY);

@@ -27,6 +27,7 @@ export const MAP_IDS = {
   galleries: 6,
   galleryIndex: 7,
   sessions: 8,
+  /** Chunk bytes as map values: only chunks stored before the chunk space (read and freed, never written). */
   chunks: 9,
   work: 10,
   finished: 11,
@@ -40,6 +41,10 @@ export const MAP_IDS = {
   thumbnails: 16,
   /** memoryKey -> u32 position in the owner's memory index (so a deletion finds its slot). */
   memorySeq: 17,
+  /** chunkKey -> (offset u64, length u32) of the chunk's slot in the chunk space (chunk-slots.ts). */
+  chunkSlots: 30,
+  /** The chunk space's allocator: its end and, per size class, a stack of free slots (chunk-slots.ts). */
+  regions: 31,
 } as const;
 
 export type TableName = keyof typeof MAP_IDS;

@@ -16,6 +16,9 @@ const SWEEP_BATCH = 100;
 
 /** Returns true when work is left for another round (budget reached). */
 export function sweep(env: Env, st: State): boolean {
+  // The maps grew into the chunk space's spare slot: move the frame after them now (a timer pays
+  // the 8 MiB copy), so that their next growth inside a user's call needs none.
+  st.space.keepHeadroom();
   // Bounded housekeeping first (100 entries each), so it runs even when the work map is long.
   // Tombstones, oldest first; stop at the first one still freeing chunks or not yet due.
   for (const [k] of st.t.finished.items(0, 100)) {

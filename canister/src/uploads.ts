@@ -9,7 +9,8 @@ import { alreadyExists, Fail, internal, invalid, invalidHash, notFound, quotaExc
 import { type AssetRecord, decodeAsset, encodeAsset, type OwnerRecord, type SessionRecord, SessionStatus } from './records';
 import { Sha256 } from './sha256';
 import { asBytes, assetView, type Bytes, type Env, type State, WORK_BUDGET } from './state';
-import { chunkKey, finishedKey, memoryKey, WORK } from './store';
+import { getChunk, putChunk, removeChunk } from './chunk-slots';
+import { finishedKey, memoryKey, WORK } from './store';
 import {
   bitIndices,
   chunkLength,
@@ -132,13 +133,13 @@ export function put_chunk(env: Env, st: State, sessionId: string, index: number,
   env.phase('validate');
   if (hasBit(s.received, index)) {
     // A re-sent chunk: success if it is the same bytes, so retries are safe.
-    const stored = st.t.chunks.get(chunkKey(s.id, index));
+    const stored = getChunk(st, s.id, index);
     if (!stored || !bytesEqual(stored, bytes)) throw invalid(`chunk ${index} was already received with different bytes`);
     s.expiresAt = env.now + ttl;
     st.saveSession(s);
     return { chunks_received: s.chunksReceived, bytes_received: s.bytesReceived, expires_at: s.expiresAt };
   }
-  st.t.chunks.insert(chunkKey(s.id, index), bytes);
+  putChunk(st, s.id, index, bytes);
   env.phase('store');
   setBit(s.received, index);
   s.chunksReceived++;
@@ -169,7 +170,7 @@ export function advanceHash(env: Env, st: State, s: SessionRecord, freshIndex = 
       break;
     }
     const i = s.hashedChunks;
-    const bytes = i === freshIndex && fresh ? fresh : st.t.chunks.get(chunkKey(s.id, i));
+    const bytes = i === freshIndex && fresh ? fresh : getChunk(st, s.id, i);
     if (!bytes) throw internal(`chunk ${i} of session ${uuidText(s.id)} is missing`);
     h.update(bytes);
     s.hashedChunks++;
@@ -284,7 +285,7 @@ export function freeChunks(env: Env, st: State, s: SessionRecord): void {
       env.requestSweep();
       break;
     }
-    st.t.chunks.remove(chunkKey(s.id, i));
+    removeChunk(st, s.id, i);
     clearBit(s.received, i);
     const now = env.instructions();
     if (now - last > perChunk) perChunk = now - last;
@@ -327,7 +328,7 @@ export function read_chunk(env: Env, st: State, memoryId: string, index: number)
   if (!ab) throw notFound();
   const a = decodeAsset(ab);
   if (index >= a.chunkCount) throw invalid(`chunk index ${index} is out of range (chunk_count ${a.chunkCount})`);
-  const bytes = st.t.chunks.get(chunkKey(a.blob, index));
+  const bytes = getChunk(st, a.blob, index);
   if (!bytes) throw internal(`chunk ${index} of memory ${memoryId} is missing`);
   return bytes;
 }

@@ -130,6 +130,8 @@ export interface Limits {
   'chunk_size' : number,
 }
 export interface Stats {
+  'stable_memory_bytes' : bigint,
+  'chunk_space_bytes' : bigint,
   'sessions_freeing' : bigint,
   'assets' : bigint,
   'live_sessions' : bigint,
