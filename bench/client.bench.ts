@@ -8,14 +8,17 @@
 //     share of time spent hashing, signing, in transport (agent, HTTP, CBOR,
 //     certificates) and executing the canister; then the same upload with the
 //     canister upgraded to its JavaScript-hash build (the module before the
-//     native SHA-256), as the baseline of the same run.
+//     native SHA-256), as the baseline of the same run. Each upload also
+//     reports the process's CPU time: on a shared machine the ratio of MB per
+//     CPU second moves less with other jobs than the ratio of wall times.
 // BENCH_CLIENT_MB overrides the sizes (default 100); BENCH_CLIENT_BASELINE_MB
-// the baseline's (default 20: at its speed 100 MB takes minutes; MB/s compare).
+// the baseline's (default 20: at its speed 100 MB takes minutes; MB/s compare);
+// BENCH_CLIENT_PROFILE=<dir> adds a CPU profile of each upload, by stage.
 import 'fake-indexeddb/auto';
 import type { Identity } from '@dfinity/agent';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Principal } from '@dfinity/principal';
@@ -101,8 +104,95 @@ async function hashing(): Promise<void> {
   }
 }
 
+/**
+ * Where a CPU profile's samples were, by stage: the first stage (in this
+ * order) one of whose frames is on the sample's stack. Frames are
+ * `function file` (the file's last path segment).
+ */
+const STAGES: [string, RegExp][] = [
+  ['client: certificate check (agent, BLS in JavaScript)', /^verifyShortSignature /],
+  ['local IC: certificate signature (BLS in JavaScript)', /^signShortSignature /],
+  ['local IC: heap snapshot (commit, rollback)', / heap-snapshot\.ts$/],
+  ['local IC: stable memory', / stable-memory\.ts$/],
+  ['local IC: system API', / system-api\.ts$/],
+  ['local IC: canister Wasm (metered)', /^execute canister\.ts$/],
+  ['local IC: request checks (CBOR, request id, signatures, state tree)', /^(parseCallEnvelope|parseReadStateEnvelope|decodeCbor|authenticate|certify|stateTree) /],
+  ['client: request ids (agent and delegation, SHA-256 in JavaScript)', / request_id\.js$/],
+  ['client: request signature (ECDSA P-256)', /^transformRequest /],
+  ['client: hashing the file (hash-wasm, Blob reads)', / hash-stream\.ts$/],
+  ['client: Candid (agent)', / idl\.js$/],
+  ['HTTP (fetch client, Node server, Hono)', /undici|_http_|node-server|hono/],
+  ['garbage collector', /^\(garbage collector\) /],
+  ['idle', /^\(idle\) /],
+];
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Milliseconds per stage (and "other") of a CPU profile. */
+function stagesOf(profile: CpuProfile): Map<string, number> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stageOfNode = new Map<number, string>();
+  const stageOf = (id: number): string => {
+    let stage = stageOfNode.get(id);
+    if (stage) return stage;
+    const frames: string[] = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)!.callFrame;
+      frames.push(`${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}`);
+    }
+    stage = STAGES.find(([, re]) => frames.some((f) => re.test(f)))?.[0] ?? 'other';
+    stageOfNode.set(id, stage);
+    return stage;
+  };
+  const ms = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const stage = stageOf(id);
+    ms.set(stage, (ms.get(stage) ?? 0) + profile.timeDeltas[i] / 1000);
+  });
+  return ms;
+}
+
+/**
+ * BENCH_CLIENT_PROFILE=<dir>: a V8 CPU profile of each upload's drain (the
+ * client, the HTTP interface and the local IC share this process), written
+ * as <dir>/<label>.cpuprofile (Chrome DevTools, speedscope) and summed up
+ * by stage in the report. Sampling slows the run by a few per cent.
+ */
+async function startProfile(): Promise<{ stop(label: string): Promise<void> } | undefined> {
+  const dir = process.env.BENCH_CLIENT_PROFILE;
+  if (!dir) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return {
+    async stop(label) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${label}.cpuprofile`), JSON.stringify(profile));
+      const stages = [...stagesOf(profile as CpuProfile)].sort((a, b) => b[1] - a[1]);
+      const total = stages.reduce((n, [, ms]) => n + ms, 0);
+      console.log(`\nCPU profile of the drain by stage (${join(dir, `${label}.cpuprofile`)}):`);
+      console.log(`| stage | ms | share |`);
+      console.log(`| --- | --- | --- |`);
+      for (const [stage, ms] of stages) console.log(`| ${stage} | ${ms.toFixed(0)} | ${((ms / total) * 100).toFixed(1)} % |`);
+    },
+  };
+}
+
 interface EndToEnd {
   mbps: number;
+  /** MB per second of this process's CPU time (user + system, all its threads): less moved by other jobs on a shared machine than wall time. */
+  mbPerCpuSecond: number;
   executeShare: number;
 }
 
@@ -154,9 +244,14 @@ async function endToEnd(label: string, mb: number, jsHash: boolean): Promise<End
     await enqueue(store, { blob: new Blob([randomBytes(bytes)]), name: 'bench.bin' });
     server.execute = 0;
     server.other = 0;
+    const profiler = await startProfile();
+    const cpu = process.cpuUsage();
     const t = performance.now();
     const report = await engine.drain();
     const totalMs = performance.now() - t;
+    const { user, system } = process.cpuUsage(cpu);
+    const cpuMs = (user + system) / 1000;
+    await profiler?.stop(`${jsHash ? 'jshash' : 'native'}-${mb}mb`);
     if (report.recorded.length !== 1) throw new Error(`upload did not complete: ${JSON.stringify(report)}`);
     const hashingMs = report.phases.hashing;
     const transportMs = Math.max(0, totalMs - hashingMs - signingMs - server.execute);
@@ -171,18 +266,22 @@ async function endToEnd(label: string, mb: number, jsHash: boolean): Promise<End
     console.log(`(of transport, ${server.other.toFixed(0)} ms were the IC interface decoding, authenticating and certifying)`);
     console.log(`phases: ${JSON.stringify(Object.fromEntries(Object.entries(report.phases).map(([k, v]) => [k, Math.round(v)])))}`);
     store.close();
-    return { mbps: mbps(bytes, totalMs), executeShare: server.execute / totalMs };
+    console.log(`CPU time of the process: ${(cpuMs / 1000).toFixed(1)} s (${((cpuMs / totalMs) * 100).toFixed(0)} % of the wall time) = ${fmt(mbps(bytes, cpuMs))} MB per CPU second`);
+    return { mbps: mbps(bytes, totalMs), mbPerCpuSecond: mbps(bytes, cpuMs), executeShare: server.execute / totalMs };
   } finally {
     await stack.close();
   }
 }
 
 export default async function clientBench(): Promise<void> {
-  await hashing();
+  // BENCH_CLIENT_HASHING=0 leaves out the Chromium hashing part (profiling the upload alone).
+  if (process.env.BENCH_CLIENT_HASHING !== '0') await hashing();
   const native = await endToEnd('native SHA-256 in the canister', MB, false);
   const js = await endToEnd('JavaScript SHA-256 in the canister (baseline)', BASELINE_MB, true);
-  console.log(`\n| end to end | MB/s | canister execution | vs baseline |`);
-  console.log(`| --- | --- | --- | --- |`);
-  console.log(`| JavaScript SHA-256, ${BASELINE_MB} MB (baseline) | ${fmt(js.mbps)} | ${(js.executeShare * 100).toFixed(1)} % | 1.00x |`);
-  console.log(`| native SHA-256, ${MB} MB | ${fmt(native.mbps)} | ${(native.executeShare * 100).toFixed(1)} % | ${(native.mbps / js.mbps).toFixed(2)}x |`);
+  console.log(`\n| end to end | MB/s | canister execution | vs baseline | MB per CPU second | vs baseline (CPU) |`);
+  console.log(`| --- | --- | --- | --- | --- | --- |`);
+  console.log(`| JavaScript SHA-256, ${BASELINE_MB} MB (baseline) | ${fmt(js.mbps)} | ${(js.executeShare * 100).toFixed(1)} % | 1.00x | ${fmt(js.mbPerCpuSecond)} | 1.00x |`);
+  console.log(
+    `| native SHA-256, ${MB} MB | ${fmt(native.mbps)} | ${(native.executeShare * 100).toFixed(1)} % | ${(native.mbps / js.mbps).toFixed(2)}x | ${fmt(native.mbPerCpuSecond)} | ${(native.mbPerCpuSecond / js.mbPerCpuSecond).toFixed(2)}x |`,
+  );
 }

@@ -1,8 +1,8 @@
 // Parses a decoded request envelope into typed contents, refusing anything
 // malformed with a 400 the way the replica does. The request id is the
 // representation-independent hash of the content exactly as sent (unknown
-// fields included), computed with the agent's own `requestIdOf`. Pure.
-import { requestIdOf } from '@dfinity/agent';
+// fields included; request-id.ts). Pure.
+import { requestIdOf } from './request-id.js';
 import { HttpRejection } from './errors.js';
 
 export interface SignedDelegationWire {

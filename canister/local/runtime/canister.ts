@@ -154,9 +154,12 @@ export class Canister {
   }
 
   private heap(): Uint8Array {
+    // Every system API call asks; `memory.buffer` is a slow getter. Growing a
+    // Wasm memory detaches its old buffer, which empties every view on it, so
+    // a view that still has bytes is the current one (instance changes reset it).
+    if (this.heapView.length !== 0) return this.heapView;
     const mem = this.memory;
-    if (!mem) return this.heapView;
-    if (this.heapView.buffer !== mem.buffer) this.heapView = new Uint8Array(mem.buffer);
+    if (mem) this.heapView = new Uint8Array(mem.buffer);
     return this.heapView;
   }
 

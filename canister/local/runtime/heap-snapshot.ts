@@ -7,8 +7,15 @@
 // The snapshot also remembers which committed pages changed since they were
 // last taken (`takeDelta`), so a query replica on another thread can follow
 // the committed state by copying only those pages (`loadDelta`).
+//
+// A heap that grows (azle's grows by about 1 MiB per 1 MiB `put_chunk`) does
+// not copy the whole snapshot on every growth: the snapshot's buffer has
+// room to spare (its size again), so a growth copies only the new pages
+// and reallocates now and then, like a growable array.
 
 const PAGE = 65536;
+/** Wasm32's largest memory; a snapshot never needs room beyond it. */
+const MAX_HEAP = 4 * 1024 * 1024 * 1024;
 
 export type GlobalValue = number | bigint;
 
@@ -22,14 +29,17 @@ export interface HeapDelta {
 }
 
 export class HeapSnapshot {
+  /** The committed heap: the first `byteLength` bytes of `room`. */
   private committed: Buffer;
+  private room: Buffer;
   private globals: GlobalValue[];
   /** Pages committed since the last takeDelta; `full` when the whole heap must be sent. */
   private dirty = new Set<number>();
   private full = true;
 
   constructor(memory: WebAssembly.Memory, globals: WebAssembly.Global[]) {
-    this.committed = Buffer.from(new Uint8Array(memory.buffer));
+    this.room = Buffer.from(new Uint8Array(memory.buffer));
+    this.committed = this.room;
     this.globals = globals.map((g) => g.value as GlobalValue);
   }
 
@@ -57,9 +67,10 @@ export class HeapSnapshot {
   loadDelta(memory: WebAssembly.Memory, globals: WebAssembly.Global[], delta: HeapDelta): void {
     if (memory.buffer.byteLength < delta.byteLength) memory.grow((delta.byteLength - memory.buffer.byteLength) / PAGE);
     if (this.committed.length !== delta.byteLength) {
-      const grown = Buffer.alloc(delta.byteLength);
-      this.committed.copy(grown, 0, 0, Math.min(this.committed.length, delta.byteLength));
-      this.committed = grown;
+      const keep = this.committed.length;
+      this.resize(delta.byteLength);
+      // Past the old length the room may hold stale bytes; the heap's new pages are zero until the delta fills them.
+      if (delta.byteLength > keep) this.committed.fill(0, keep);
     }
     const live = new Uint8Array(memory.buffer);
     for (const [i, page] of delta.pages) {
@@ -79,22 +90,36 @@ export class HeapSnapshot {
   /** Makes the current heap and globals the committed state. */
   commit(memory: WebAssembly.Memory, globals: WebAssembly.Global[]): void {
     const live = Buffer.from(memory.buffer);
-    if (live.length !== this.committed.length) {
-      // Memory grew: copy everything once into a buffer of the new size. The
-      // delta is the pages of the old size that changed plus the new pages.
-      const old = this.committed;
-      this.committed = Buffer.from(new Uint8Array(live));
-      if (live.length < old.length) this.full = true;
-      else if (!this.full) {
-        for (let at = 0; at < live.length; at += PAGE) {
-          const end = Math.min(at + PAGE, live.length);
-          if (end > old.length || this.committed.compare(old, at, end, at, end) !== 0) this.dirty.add(at / PAGE);
-        }
-      }
+    const before = this.committed.length;
+    if (live.length < before) {
+      // Only a query replica's loadDelta could shrink it; send everything.
+      this.resize(live.length);
+      live.copy(this.committed);
+      this.full = true;
     } else {
-      copyChangedPages(live, this.committed, this.dirty);
+      if (live.length > before) {
+        // Memory grew: the new pages are new in the delta, whatever they hold.
+        this.resize(live.length);
+        live.copy(this.committed, before, before);
+        for (let at = before; at < live.length; at += PAGE) this.dirty.add(at / PAGE);
+      }
+      copyChangedPages(live, this.committed, before, this.dirty);
     }
     for (let i = 0; i < globals.length; i++) this.globals[i] = globals[i].value as GlobalValue;
+  }
+
+  /**
+   * Makes the committed heap `length` bytes long, keeping its bytes; the
+   * buffer keeps room to grow into. Bytes past the old length are left as
+   * they are: the caller fills them.
+   */
+  private resize(length: number): void {
+    if (length > this.room.length) {
+      const room = Buffer.allocUnsafeSlow(Math.min(MAX_HEAP, Math.max(length, Math.ceil((this.room.length * 2) / PAGE) * PAGE)));
+      this.committed.copy(room);
+      this.room = room;
+    }
+    this.committed = this.room.subarray(0, length);
   }
 
   /**
@@ -105,7 +130,8 @@ export class HeapSnapshot {
   restore(memory: WebAssembly.Memory, globals: WebAssembly.Global[]): boolean {
     const live = Buffer.from(memory.buffer);
     if (live.length !== this.committed.length) return false;
-    copyChangedPages(this.committed, live);
+    // One comparison of the whole heap first: the common case for queries.
+    if (!live.equals(this.committed)) copyChangedPages(this.committed, live, live.length);
     this.restoreGlobals(globals);
     return true;
   }
@@ -124,10 +150,8 @@ export class HeapSnapshot {
   }
 }
 
-function copyChangedPages(from: Buffer, to: Buffer, changed?: Set<number>): void {
-  const len = from.length;
-  // One comparison of the whole heap first: the common case for queries.
-  if (from.equals(to)) return;
+/** Copies the 64 KiB pages of `from` that differ from `to`, within the first `len` bytes. */
+function copyChangedPages(from: Buffer, to: Buffer, len: number, changed?: Set<number>): void {
   for (let at = 0; at < len; at += PAGE) {
     const end = Math.min(at + PAGE, len);
     if (from.compare(to, at, end, at, end) !== 0) {

@@ -2,6 +2,11 @@
 // undo log of the 4 KiB blocks a message overwrites (so a trap restores them
 // without copying the whole memory), and the list of blocks each committed
 // message changed (what the persistence layer writes). No I/O here.
+//
+// The undo log keeps the old blocks in one reused arena rather than a fresh
+// 4 KiB copy each: azle's stable BTreeMap rewrites several MiB of a node per
+// 1 MiB put_chunk, and thousands of small allocations per message fed the
+// garbage collector.
 
 export const WASM_PAGE = 65536;
 export const BLOCK = 4096;
@@ -11,6 +16,8 @@ const BLOCKS_PER_PAGE = WASM_PAGE / BLOCK;
 export const DEFAULT_MAX_STABLE_PAGES = (64 * 1024 ** 3) / WASM_PAGE;
 
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
+/** Largest undo arena kept between messages; one grown beyond it by a big message is dropped at its end. */
+const ARENA_KEPT = 32 * 1024 * 1024;
 
 function isZero(data: Uint8Array): boolean {
   return data.length === BLOCK && Buffer.from(data.buffer, data.byteOffset, data.length).equals(ZERO_BLOCK);
@@ -26,7 +33,10 @@ export class StableMemoryOutOfBounds extends Error {
 export class StableMemory {
   private pages: (Uint8Array | undefined)[] = [];
   private size = 0; // in Wasm pages
-  private undo = new Map<number, Uint8Array | null>();
+  /** Block → its slot in `arena` holding the content before the message, or -1 when its page did not exist (zeros). */
+  private undo = new Map<number, number>();
+  private arena = Buffer.alloc(0);
+  private arenaSlots = 0;
   private sizeBefore = 0;
   private inMessage = false;
   /** Blocks committed since the last takeDelta; `deltaFull` when all content must be sent. */
@@ -46,7 +56,7 @@ export class StableMemory {
 
   /** Starts recording undo information for a message. */
   begin(): void {
-    this.undo.clear();
+    this.clearUndo();
     this.sizeBefore = this.size;
     this.inMessage = true;
   }
@@ -56,22 +66,22 @@ export class StableMemory {
     const blocks = [...this.undo.keys()].sort((a, b) => a - b);
     for (const b of blocks) this.deltaBlocks.add(b);
     const sizeChanged = this.size !== this.sizeBefore;
-    this.undo.clear();
+    this.clearUndo();
     this.inMessage = false;
     return { blocks, sizeChanged };
   }
 
   /** Ends the message undoing its writes and growth. */
   rollback(): void {
-    for (const [block, data] of this.undo) {
+    for (const [block, slot] of this.undo) {
       const page = this.pages[Math.floor(block / BLOCKS_PER_PAGE)];
       if (!page) continue;
       const at = (block % BLOCKS_PER_PAGE) * BLOCK;
-      if (data) page.set(data, at);
+      if (slot >= 0) page.set(this.arena.subarray(slot * BLOCK, (slot + 1) * BLOCK), at);
       else page.fill(0, at, at + BLOCK);
     }
     this.size = this.sizeBefore;
-    this.undo.clear();
+    this.clearUndo();
     this.inMessage = false;
   }
 
@@ -121,10 +131,7 @@ export class StableMemory {
         const first = Math.floor(off / BLOCK);
         const last = Math.floor((off + n - 1) / BLOCK);
         for (let b = first; b <= last; b++) {
-          if (!this.undo.has(b)) {
-            const at = (b % BLOCKS_PER_PAGE) * BLOCK;
-            this.undo.set(b, page ? page.slice(at, at + BLOCK) : null);
-          }
+          if (!this.undo.has(b)) this.saveUndo(b, page);
         }
       }
       if (!page) {
@@ -136,6 +143,29 @@ export class StableMemory {
       s += n;
       remaining -= n;
     }
+  }
+
+  /** Keeps block `b`'s content before the message's first write to it. */
+  private saveUndo(b: number, page: Uint8Array | undefined): void {
+    if (!page) {
+      this.undo.set(b, -1);
+      return;
+    }
+    const slot = this.arenaSlots++;
+    if (this.arenaSlots * BLOCK > this.arena.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(64 * BLOCK, this.arena.length * 2));
+      this.arena.copy(grown, 0, 0, slot * BLOCK);
+      this.arena = grown;
+    }
+    const at = (b % BLOCKS_PER_PAGE) * BLOCK;
+    this.arena.set(page.subarray(at, at + BLOCK), slot * BLOCK);
+    this.undo.set(b, slot);
+  }
+
+  private clearUndo(): void {
+    this.undo.clear();
+    this.arenaSlots = 0;
+    if (this.arena.length > ARENA_KEPT) this.arena = Buffer.alloc(0);
   }
 
   /** Current content of a 4 KiB block (a view; copy it before keeping it). */
@@ -199,7 +229,7 @@ export class StableMemory {
     this.deltaFull = true;
     this.pages = [];
     this.size = 0;
-    this.undo.clear();
+    this.clearUndo();
   }
 
   /** Bytes held in memory (allocated pages). */

@@ -3,11 +3,13 @@
 // `Err` variants) so nothing else in the client sees Candid.
 import { Actor, HttpAgent, type ActorSubclass, type Identity } from '@dfinity/agent';
 import { idlFactory } from '../../../declarations/forever/forever.did.js';
-import type { _SERVICE, Error as CandidError, MemoryType as CandidMemoryType, MemoryPresence as CandidPresence } from '../../../declarations/forever/forever.did';
+import type { _SERVICE, Error as CandidError, MemoryType as CandidMemoryType, MemoryPresence as CandidPresence, Result_chunk } from '../../../declarations/forever/forever.did';
 import { CanisterError, type CanisterErrorCode } from '../core/errors';
 import type { CanisterLimits, ForeverCanister, MemoryPresence, UploadSessionInfo } from '../core/ports';
 import type { MemoryType } from '../core/types';
 import { fromHex, toHex } from '../../bytes';
+import { encodePutChunkArg } from './put-chunk-arg';
+import { callWithEncodedArg } from './raw-update';
 
 export type ForeverActor = ActorSubclass<_SERVICE>;
 
@@ -94,7 +96,8 @@ export function foreverCanister(actor: ForeverActor): ForeverCanister {
       return { sessionId: s.session_id, chunkSize: s.chunk_size, receivedChunks: [...s.received_chunks], expiresAtMs: Number(s.expires_at / 1_000_000n) };
     },
     async putChunk(sessionId, index, bytes) {
-      const r = ok(await actor.put_chunk(sessionId, index, bytes));
+      // The chunk is the message: its argument is encoded by hand (put-chunk-arg.ts), not by IDL.encode.
+      const r = ok(await callWithEncodedArg<Result_chunk>(actor, 'put_chunk', encodePutChunkArg(sessionId, index, bytes)));
       return { chunksReceived: r.chunks_received, bytesReceived: Number(r.bytes_received) };
     },
     async commitAsset(sessionId, sha256Hex) {
