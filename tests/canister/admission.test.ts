@@ -7,6 +7,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foreverTypes } from '../../canister/src/candid';
 import { CANISTER_ERRORS } from '../../contract/errors';
 import { init as initFactory } from '../../src/declarations/forever/forever.did.js';
 import { err, type ForeverActor, ok } from './support/actor';
@@ -61,8 +62,10 @@ describe('a bucket installed with an index', () => {
     await f?.close();
   });
 
-  it('WrongBucket is a canister error every tier knows', () => {
+  it('WrongBucket is a canister error every tier knows: the contract names exactly the Candid Error cases', () => {
     expect(CANISTER_ERRORS).toContain('WrongBucket');
+    const cases = (foreverTypes(IDL).Error as unknown as { _fields: Array<[string, unknown]> })._fields.map(([name]) => name);
+    expect([...cases].sort()).toEqual([...CANISTER_ERRORS].sort());
   });
 
   it('refuses everyone until the index admits them', async () => {

@@ -399,5 +399,12 @@ describe('forever_index places users in buckets it creates', () => {
     // Time passing does not move a stopped rollout on.
     await ic.advanceTime(5000);
     expect([assigned[3], bucketC].map((b) => hex(ic.moduleHash(b)!))).toEqual(before.slice(1));
+    // A good module rolled out next reaches every bucket, the one that failed included.
+    const v3 = addMetadata(bucketWasm, 'forever:rollout', 'v3');
+    expect(await uploadModule(ic, index, v3)).toEqual({ Ok: null });
+    expect(await upgradeBuckets(ic, index, 2)).toMatchObject({ Ok: { state: { Running: null } } });
+    expect(await until(ic, index, (s) => !('Running' in s.state), 1000)).toMatchObject({ upgraded: 3, state: { Done: null } });
+    expect([assigned[0], assigned[3], bucketC].map((b) => hex(ic.moduleHash(b)!))).toEqual([hex(sha(v3)), hex(sha(v3)), hex(sha(v3))]);
+    expect(ok(await actorFor(ic, assigned[0], users[0]).get_usage()).memories).toBeGreaterThan(0n);
   });
 });
