@@ -328,6 +328,21 @@ describe('forever_index places users in buckets it creates', () => {
     }
   });
 
+  it('a change of the presence verifiers reaches the existing buckets', async () => {
+    const second = principal(4344);
+    const r = await callIndex<{ Ok: null } | { Err: Err }>(ic, index, ADMIN, 'set_settings', [Settings], [
+      { capacity_users: 100, capacity_bytes: 1n << 40n, bucket_controllers: [ADMIN], bucket_cycles: 0n, presence_verifiers: [VERIFIER, second] },
+    ], UnitResult);
+    expect(r).toEqual({ Ok: null });
+    await ic.advanceTime(0);
+    for (const b of [assigned[0], assigned[3], bucketC]) {
+      expect(ok(await actorFor(ic, b, ADMIN).get_presence_verifiers()).map((p) => p.toText())).toEqual([VERIFIER.toText(), second.toText()]);
+    }
+    expect(ok(await setSettings(ic, index, { capacity_users: 100, capacity_bytes: 1n << 40n }))).toBeNull();
+    await ic.advanceTime(0);
+    expect(ok(await actorFor(ic, bucketC, ADMIN).get_presence_verifiers()).map((p) => p.toText())).toEqual([VERIFIER.toText()]);
+  });
+
   it('lookup_bucket answers the server (a presence verifier), the controllers and the principal itself; nobody else', async () => {
     const look = (caller: Principal, who: Principal) => callIndex<[Principal] | []>(ic, index, caller, 'lookup_bucket', [IDL.Principal], [who], IDL.Opt(IDL.Principal), true);
     expect((await look(VERIFIER, users[3])).map((p) => p.toText())).toEqual([assigned[3].toText()]);
