@@ -41,6 +41,8 @@ export const MAP_IDS = {
   thumbnails: 16,
   /** memoryKey -> u32 position in the owner's memory index (so a deletion finds its slot). */
   memorySeq: 17,
+  /** The index this bucket answers to and the owners it admitted (admission.ts). */
+  admission: 18,
   /** chunkKey -> (offset u64, length u32) of the chunk's slot in the chunk space (chunk-slots.ts). */
   chunkSlots: 30,
   /** The chunk space's allocator: its end and, per size class, a stack of free slots (chunk-slots.ts). */
