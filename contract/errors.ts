@@ -11,6 +11,7 @@ export const CANISTER_ERRORS = [
   'TooManyUploads',
   'UploadExpired',
   'Internal',
+  'Moving',
 ] as const;
 export type CanisterErrorName = (typeof CANISTER_ERRORS)[number];
 

@@ -11,7 +11,7 @@
 // their writes are a consistent state of their own (e.g. a failed upload freed).
 import type { Principal } from '@dfinity/principal';
 import * as admin from './admin';
-import type { Gallery, Limits, MemoryMetadata, MemoryType } from './candid-types';
+import type { AssetInfo, Gallery, Limits, MemoryMetadata, MemoryType, TransferSummary } from './candid-types';
 import * as galleries from './galleries';
 import { check_invariants } from './invariants';
 import * as memories from './memories';
@@ -21,6 +21,7 @@ import { type Bytes, type Env, State } from './state';
 import type { KV, Tables } from './store';
 import { sweep } from './sweeper';
 import * as thumbnails from './thumbnails';
+import * as transfer from './transfer';
 import * as uploads from './uploads';
 
 export { type Env, WORK_BUDGET } from './state';
@@ -63,30 +64,30 @@ export class ForeverService {
   }
 
   // Memories
-  upsert_metadata = (env: Env, id: string, type: MemoryType, m: MemoryMetadata, key: string) => memories.upsert_metadata(env, this.st, id, type, m, key);
+  upsert_metadata = (env: Env, id: string, type: MemoryType, m: MemoryMetadata, key: string) => (this.owns(env), memories.upsert_metadata(env, this.st, id, type, m, key));
   get_memory = (env: Env, id: string) => memories.get_memory(env, this.st, id);
   list_memories = (env: Env, cursor: [] | [string], limit: [] | [number]) => memories.list_memories(env, this.st, cursor, limit);
   get_memory_presence = (env: Env, id: string) => memories.get_memory_presence(env, this.st, id);
   get_memory_list_presence = (env: Env, ids: string[], cursor: [] | [string], limit: [] | [number]) => memories.get_memory_list_presence(env, this.st, ids, cursor, limit);
   verify_presence = (env: Env, owner: Principal, ids: string[]) => memories.verify_presence(env, this.st, owner, ids);
-  delete_memory = (env: Env, id: string) => memories.delete_memory(env, this.st, id);
+  delete_memory = (env: Env, id: string) => (this.owns(env), memories.delete_memory(env, this.st, id));
   // Thumbnails
-  set_thumbnail = (env: Env, id: string, bytes: Bytes) => thumbnails.set_thumbnail(env, this.st, id, bytes);
+  set_thumbnail = (env: Env, id: string, bytes: Bytes) => (this.owns(env), thumbnails.set_thumbnail(env, this.st, id, bytes));
   get_thumbnail = (env: Env, id: string) => thumbnails.get_thumbnail(env, this.st, id);
   // Chunked uploads
-  begin_asset_upload = (env: Env, id: string, sha: Bytes, n: number, size: bigint) => uploads.begin_asset_upload(env, this.st, id, sha, n, size);
-  put_chunk = (env: Env, sid: string, index: number, data: Bytes) => uploads.put_chunk(env, this.st, sid, index, data);
-  commit_asset = (env: Env, sid: string, sha: Bytes) => uploads.commit_asset(env, this.st, sid, sha);
-  cancel_upload = (env: Env, sid: string) => uploads.cancel_upload(env, this.st, sid);
+  begin_asset_upload = (env: Env, id: string, sha: Bytes, n: number, size: bigint) => (this.owns(env), uploads.begin_asset_upload(env, this.st, id, sha, n, size));
+  put_chunk = (env: Env, sid: string, index: number, data: Bytes) => (this.owns(env), uploads.put_chunk(env, this.st, sid, index, data));
+  commit_asset = (env: Env, sid: string, sha: Bytes) => (this.owns(env), uploads.commit_asset(env, this.st, sid, sha));
+  cancel_upload = (env: Env, sid: string) => (this.owns(env), uploads.cancel_upload(env, this.st, sid));
   get_upload_progress = (env: Env, sid: string) => uploads.get_upload_progress(env, this.st, sid);
   list_my_uploads = (env: Env) => uploads.list_my_uploads(env, this.st);
   read_chunk = (env: Env, id: string, index: number) => uploads.read_chunk(env, this.st, id, index);
   // Galleries
-  store_gallery = (env: Env, g: Gallery) => galleries.store_gallery(env, this.st, g);
+  store_gallery = (env: Env, g: Gallery) => (this.owns(env), galleries.store_gallery(env, this.st, g));
   get_gallery = (env: Env, id: string) => galleries.get_gallery(env, this.st, id);
   list_galleries = (env: Env, cursor: [] | [string], limit: [] | [number]) => galleries.list_galleries(env, this.st, cursor, limit);
   // Principal proofs
-  prove_principal = (env: Env, nonce: string) => proofs.prove_principal(env, this.st, nonce);
+  prove_principal = (env: Env, nonce: string) => (this.owns(env), proofs.prove_principal(env, this.st, nonce));
   nonce_principal = (env: Env, nonce: string) => proofs.nonce_principal(env, this.st, nonce);
   // Usage and administration
   get_usage = (env: Env) => admin.get_usage(env, this.st);
@@ -97,8 +98,29 @@ export class ForeverService {
   get_presence_verifiers = (env: Env) => admin.get_presence_verifiers(env, this.st);
   get_stats = (env: Env) => admin.get_stats(env, this.st);
   check_invariants = (env: Env) => check_invariants(env, this.st);
+  // Moving an owner to another bucket (controllers: the index)
+  freeze_owner = (env: Env, p: Principal) => transfer.freeze_owner(env, this.st, p);
+  transfer_summary = (env: Env, p: Principal) => transfer.transfer_summary(env, this.st, p);
+  export_memories = (env: Env, p: Principal, start: number) => transfer.export_memories(env, this.st, p, start);
+  export_assets = (env: Env, p: Principal, start: number) => transfer.export_assets(env, this.st, p, start);
+  export_chunk = (env: Env, p: Principal, id: string, index: number) => transfer.export_chunk(env, this.st, p, id, index);
+  export_galleries = (env: Env, p: Principal, start: number) => transfer.export_galleries(env, this.st, p, start);
+  export_proofs = (env: Env, p: Principal, start: number) => transfer.export_proofs(env, this.st, p, start);
+  begin_import = (env: Env, p: Principal) => transfer.begin_import(env, this.st, p);
+  import_memories = (env: Env, p: Principal, items: Parameters<typeof transfer.import_memories>[3]) => transfer.import_memories(env, this.st, p, items);
+  import_asset_begin = (env: Env, p: Principal, a: AssetInfo) => transfer.import_asset_begin(env, this.st, p, a);
+  import_chunk = (env: Env, p: Principal, id: string, index: number, data: Bytes) => transfer.import_chunk(env, this.st, p, id, index, data);
+  import_asset_commit = (env: Env, p: Principal, a: AssetInfo) => transfer.import_asset_commit(env, this.st, p, a);
+  import_galleries = (env: Env, p: Principal, items: Parameters<typeof transfer.import_galleries>[3]) => transfer.import_galleries(env, this.st, p, items);
+  import_proofs = (env: Env, p: Principal, items: Parameters<typeof transfer.import_proofs>[3]) => transfer.import_proofs(env, this.st, p, items);
+  finish_import = (env: Env, p: Principal, s: TransferSummary) => transfer.finish_import(env, this.st, p, s);
+  delete_owner_data = (env: Env, p: Principal) => transfer.delete_owner_data(env, this.st, p);
   /** Timer work; true when work is left for another round. */
   sweep = (env: Env) => sweep(env, this.st);
   /** Controllers only (the caller is checked by the adapter's callers): requires an admin. */
   requireAdmin = (env: Env) => this.st.requireAdmin(env);
+  /** An owner's write: refused with Moving while the owner's data moves between buckets. */
+  private owns(env: Env): void {
+    transfer.refuseIfMoving(env, this.st);
+  }
 }

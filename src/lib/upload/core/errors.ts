@@ -97,6 +97,8 @@ const CANISTER_CATEGORY: Record<CanisterErrorCode, ClassifiedError['category'] |
   UploadExpired: 'transient',
   // Internal canister trouble (e.g. an instruction limit hit by load); worth another try.
   Internal: 'transient',
+  // The user's data is being moved to another bucket; writes resume shortly (there, or here).
+  Moving: 'transient',
 };
 
 // IC reject codes (interface spec, "Reject codes").
