@@ -9,6 +9,7 @@ export type MemoryType = { 'Note' : null } |
   { 'Video' : null };
 export type Error = { 'Moving' : null } |
   { 'Internal' : string } |
+  { 'WrongBucket' : null } |
   { 'NotFound' : null } |
   { 'InvalidHash' : null } |
   { 'Unauthorized' : null } |
@@ -169,6 +170,10 @@ export interface HashProgress {
   'state' : Uint8Array | number[],
   'digest' : Uint8Array | number[],
 }
+export interface BucketInit {
+  'presence_verifiers' : Array<Principal>,
+  'index' : [] | [Principal],
+}
 export interface TransferSummary {
   'used_bytes' : bigint,
   'assets' : number,
@@ -270,4 +275,6 @@ export type Result_Delete = { 'Ok' : DeleteResult } |
 export type Result_Thumbnail = { 'Ok' : [] | [Thumbnail] } |
   { 'Err' : Error };
 export type Result_hash = { 'Ok' : HashProgress } |
+  { 'Err' : Error };
+export type Result_bool = { 'Ok' : boolean } |
   { 'Err' : Error };

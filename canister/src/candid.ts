@@ -31,6 +31,8 @@ export function foreverTypes(IDL: Idl) {
     TooManyUploads: IDL.Record({ active: IDL.Nat32, max: IDL.Nat32 }),
     UploadExpired: IDL.Null,
     Internal: IDL.Text,
+    // This bucket does not keep this principal's data: ask the index (forever_index) for the caller's bucket.
+    WrongBucket: IDL.Null,
     // The caller's data is being moved to another bucket: writes are refused until it is done; retry shortly.
     Moving: IDL.Null,
   });
@@ -158,6 +160,9 @@ export function foreverTypes(IDL: Idl) {
   const Thumbnail = IDL.Record({ bytes: IDL.Vec(IDL.Nat8), sha256: IDL.Vec(IDL.Nat8), mime_type: IDL.Text });
   // sha256_parts' answer: the saved hash state (to pass to the next call) and the digest so far.
   const HashProgress = IDL.Record({ state: IDL.Vec(IDL.Nat8), digest: IDL.Vec(IDL.Nat8) });
+  // The bucket's init (and upgrade) argument: the index it answers to (none: standalone, every caller its own owner)
+  // and the principals allowed to call verify_presence.
+  const BucketInit = IDL.Record({ index: IDL.Opt(IDL.Principal), presence_verifiers: IDL.Vec(IDL.Principal) });
   // Moving an owner between buckets (controllers: the index). What the source had when it froze the owner.
   const TransferSummary = IDL.Record({
     used_bytes: IDL.Nat64,
@@ -202,6 +207,7 @@ export function foreverTypes(IDL: Idl) {
     DeleteResult,
     Thumbnail,
     HashProgress,
+    BucketInit,
     TransferSummary,
     ExportedMemory,
     MemoryExportPage,
@@ -243,6 +249,7 @@ export function foreverTypes(IDL: Idl) {
     Result_Delete: result(DeleteResult),
     Result_Thumbnail: result(IDL.Opt(Thumbnail)),
     Result_hash: result(HashProgress),
+    Result_bool: result(IDL.Bool),
   };
 }
 
@@ -300,6 +307,10 @@ export function foreverMethods(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)) {
     last_call_profile: q([], t.Result_profile),
     // Controllers: SHA-256 by the module's block function, continuing from a saved state (the build's self-check).
     sha256_parts: q([IDL.Opt(Bytes), IDL.Vec(Bytes)], t.Result_hash),
+    // Admission (the index or a controller): which owners this bucket keeps data for.
+    admit_owner: u([IDL.Principal], t.Result_unit),
+    evict_owner: u([IDL.Principal], t.Result_unit),
+    is_admitted: q([IDL.Principal], t.Result_bool),
     // Controllers (the index): moving one owner's data to another bucket (canister/src/transfer.ts).
     freeze_owner: u([IDL.Principal], t.Result_summary),
     transfer_summary: q([IDL.Principal], t.Result_summary),
@@ -321,6 +332,11 @@ export function foreverMethods(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)) {
 }
 
 export type ForeverMethods = ReturnType<typeof foreverMethods>;
+
+/** The init (and upgrade) argument: `opt BucketInit`; an empty argument means none. */
+export function foreverInit(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)): IDLNamespace.Type[] {
+  return [IDL.Opt(t.BucketInit)];
+}
 export type ForeverMethodName = keyof ForeverMethods;
 
 /** The `idlFactory` of the interface, as `dfx generate` would export it. */

@@ -40,6 +40,8 @@ export const MAP_IDS = {
   thumbnails: 16,
   /** memoryKey -> u32 position in the owner's memory index (so a deletion finds its slot). */
   memorySeq: 17,
+  /** The index this bucket answers to and the owners it admitted (admission.ts). */
+  admission: 18,
   /** Moving owners between buckets (transfer.ts): ownerKey -> the owner's transfer state. */
   transfers: 30,
 } as const;

@@ -10,6 +10,7 @@ export type MemoryType = { 'Note' : null } |
   { 'Video' : null };
 export type Error = { 'Moving' : null } |
   { 'Internal' : string } |
+  { 'WrongBucket' : null } |
   { 'NotFound' : null } |
   { 'InvalidHash' : null } |
   { 'Unauthorized' : null } |
@@ -170,6 +171,10 @@ export interface HashProgress {
   'state' : Uint8Array | number[],
   'digest' : Uint8Array | number[],
 }
+export interface BucketInit {
+  'presence_verifiers' : Array<Principal>,
+  'index' : [] | [Principal],
+}
 export interface TransferSummary {
   'used_bytes' : bigint,
   'assets' : number,
@@ -272,6 +277,8 @@ export type Result_Thumbnail = { 'Ok' : [] | [Thumbnail] } |
   { 'Err' : Error };
 export type Result_hash = { 'Ok' : HashProgress } |
   { 'Err' : Error };
+export type Result_bool = { 'Ok' : boolean } |
+  { 'Err' : Error };
 export interface _SERVICE {
   'upsert_metadata' : ActorMethod<[string, MemoryType, MemoryMetadata, string], Result_upsert>,
   'get_memory' : ActorMethod<[string], Result_memory>,
@@ -304,6 +311,9 @@ export interface _SERVICE {
   'check_invariants' : ActorMethod<[], Result_invariants>,
   'last_call_profile' : ActorMethod<[], Result_profile>,
   'sha256_parts' : ActorMethod<[[] | [Uint8Array | number[]], Array<Uint8Array | number[]>], Result_hash>,
+  'admit_owner' : ActorMethod<[Principal], Result_unit>,
+  'evict_owner' : ActorMethod<[Principal], Result_unit>,
+  'is_admitted' : ActorMethod<[Principal], Result_bool>,
   'freeze_owner' : ActorMethod<[Principal], Result_summary>,
   'transfer_summary' : ActorMethod<[Principal], Result_summary>,
   'export_memories' : ActorMethod<[Principal, number], Result_memory_export>,
