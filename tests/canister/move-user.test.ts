@@ -291,6 +291,34 @@ describe('moving a user between buckets, killed at each step', () => {
     await invariantsHold(adminB);
   });
 
+  it('the target commits an imported asset only if its bytes hash to the recorded SHA-256', async () => {
+    const user = principal(970);
+    ok(await callIndex<{ Ok: Principal }>(ic, index, user, 'assign_bucket', [], [], PrincipalResult));
+    const bytes = seededBytes(MiB + 77, 970);
+    const { memoryId } = await storeFile(actorFor(ic, A, user), bytes);
+    const adminA = actorFor(ic, A, ADMIN);
+    const adminB = actorFor(ic, B, ADMIN);
+    ok(await adminA.freeze_owner(user));
+    ok(await adminB.begin_import(user));
+    ok(await adminB.import_memories(user, ok(await adminA.export_memories(user, 0)).items));
+    const [asset] = ok(await adminA.export_assets(user, 0)).items;
+    const wrong = { ...asset, sha256: sha256(new Uint8Array([1, 2, 3])) };
+    const missing = (r: { Stored: null } | { Missing: ArrayLike<number> }) => ('Missing' in r ? Array.from(r.Missing) : 'stored');
+    expect(missing(ok(await adminB.import_asset_begin(user, wrong)))).toEqual([0, 1]);
+    for (const i of [0, 1]) ok(await adminB.import_chunk(user, memoryId, i, blob(ok(await adminA.export_chunk(user, memoryId, i)))));
+    expect(await adminB.import_asset_commit(user, wrong)).toEqual({ Err: { InvalidHash: null } });
+    expect(ok(await adminB.transfer_summary(user))).toMatchObject({ assets: 0, used_bytes: 0n, memories: 1 });
+    await invariantsHold(adminB);
+    // With the recorded hash the same bytes commit, verified.
+    expect(missing(ok(await adminB.import_asset_begin(user, asset)))).toEqual([0, 1]);
+    for (const i of [0, 1]) ok(await adminB.import_chunk(user, memoryId, i, blob(ok(await adminA.export_chunk(user, memoryId, i)))));
+    expect(blob(ok(await adminB.import_asset_commit(user, asset)).sha256)).toEqual(sha256(bytes));
+    expect(missing(ok(await adminB.import_asset_begin(user, asset)))).toBe('stored');
+    expect(ok(await adminB.transfer_summary(user))).toMatchObject({ assets: 1, used_bytes: BigInt(bytes.length) });
+    await invariantsHold(adminA);
+    await invariantsHold(adminB);
+  });
+
   KILLS.forEach((kill, i) => {
     it(`killed in ${kill.step} (callback of ${kill.method} #${kill.n}), resumed by ${kill.resume === 'call' ? 'move_user again' : 'a restart'}`, async () => {
       const user = principal(1000 + i);
@@ -372,9 +400,9 @@ describe('moving a user between buckets, killed at each step', () => {
       IDL.Vec(IDL.Record({ id: IDL.Principal, users: IDL.Nat32, bytes: IDL.Nat64 })),
       true,
     );
-    // A: 900, 950, 960; B: 901 and every moved user.
+    // A: 900, 950, 960, 970; B: 901 and every moved user.
     expect(list.map((b) => [b.id.toText(), b.users])).toEqual([
-      [A.toText(), 3],
+      [A.toText(), 4],
       [B.toText(), 1 + KILLS.length],
     ]);
   });
