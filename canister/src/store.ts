@@ -43,7 +43,7 @@ export const MAP_IDS = {
   /** The index this bucket answers to and the owners it admitted (admission.ts). */
   admission: 18,
   /** Moving owners between buckets (transfer.ts): ownerKey -> the owner's transfer state. */
-  transfers: 30,
+  transfers: 40,
 } as const;
 
 export type TableName = keyof typeof MAP_IDS;

@@ -51,7 +51,7 @@ const meta = new StableBTreeMap<string, string>(3, text, text);
  */
 const unadmitted = new StableBTreeMap<string, string>(4, text, text);
 /** principal text → the user's move between buckets (move.ts), JSON */
-const moves = new StableBTreeMap<string, string>(5, text, text);
+const moves = new StableBTreeMap<string, string>(20, text, text);
 
 const MAX_CHUNK = 1024 * 1024;
 const MANAGEMENT = Principal.fromText('aaaaa-aa');
