@@ -51,6 +51,7 @@ const MoveStatus = IDL.Record({
 });
 type MoveStatus = { principal: Principal; source: Principal; target: Principal; step: string; cursor: number; done: boolean; last_error: [] | [string] };
 const MoveResult = IDL.Variant({ Ok: MoveStatus, Err: IndexError });
+const CertifiedBucket = IDL.Record({ bucket: IDL.Opt(IDL.Principal), certificate: IDL.Vec(IDL.Nat8), tree: IDL.Vec(IDL.Nat8) });
 
 type IC = InThreadLocalIC;
 
@@ -249,7 +250,9 @@ describe('moving a user between buckets, killed at each step', () => {
     index = await ic.createCanister({ controllers: [ADMIN] });
     const settings = { capacity_users: 1, capacity_bytes: 1n << 40n, bucket_controllers: [ADMIN], bucket_cycles: 0n, presence_verifiers: [] };
     const indexWasm = new Uint8Array(readFileSync(buildCanister('forever_index')));
-    await ic.installCode(index, indexWasm, { mode: 'install', arg: new Uint8Array(IDL.encode([IDL.Opt(Settings)], [[settings]])), sender: ADMIN });
+    // No init argument: a restart re-runs post_upgrade with it, and given settings would replace set_settings'.
+    await ic.installCode(index, indexWasm, { mode: 'install', arg: new Uint8Array(IDL.encode([IDL.Opt(Settings)], [[]])), sender: ADMIN });
+    ok(await callIndex<{ Ok: null } | { Err: unknown }>(ic, index, ADMIN, 'set_settings', [Settings], [settings], UnitResult));
     const wasm = foreverWasm();
     const count = Math.ceil(wasm.length / MiB);
     for (let i = 0; i < count; i++) {
@@ -392,6 +395,13 @@ describe('moving a user between buckets, killed at each step', () => {
 
       // The user is in B only: the index says so, B serves everything as it was, A refuses them.
       expect(await myBucket(ic, index, user)).toEqual([B.toText()]);
+      const lookup = await callIndex<Principal[]>(ic, index, ADMIN, 'lookup_bucket', [IDL.Principal], [user], IDL.Opt(IDL.Principal), true);
+      expect(lookup.map((p) => p.toText())).toEqual([B.toText()]);
+      // The certified answer too: the user's leaf in the witness holds B's id, not A's.
+      const certified = await callIndex<{ bucket: Principal[]; tree: Uint8Array }>(ic, index, user, 'my_bucket_certified', [], [], CertifiedBucket, true);
+      expect(certified.bucket.map((p) => p.toText())).toEqual([B.toText()]);
+      expect(Buffer.from(certified.tree).includes(Buffer.from(B.toUint8Array()))).toBe(true);
+      expect(Buffer.from(certified.tree).includes(Buffer.from(A.toUint8Array()))).toBe(false);
       const onB = actorFor(ic, B, user);
       expect(await readAll(onB, stored)).toBe(before);
       expect(await usageOf(onB)).toBe(usageBefore);
