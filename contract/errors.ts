@@ -13,6 +13,7 @@ export const CANISTER_ERRORS = [
   'Internal',
   // This bucket does not keep this principal's data: the client re-asks the index for its bucket and retries.
   'WrongBucket',
+  'Moving',
 ] as const;
 export type CanisterErrorName = (typeof CANISTER_ERRORS)[number];
 

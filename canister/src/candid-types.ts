@@ -7,7 +7,8 @@ export type MemoryType = { 'Note' : null } |
   { 'Document' : null } |
   { 'Audio' : null } |
   { 'Video' : null };
-export type Error = { 'Internal' : string } |
+export type Error = { 'Moving' : null } |
+  { 'Internal' : string } |
   { 'WrongBucket' : null } |
   { 'NotFound' : null } |
   { 'InvalidHash' : null } |
@@ -175,6 +176,58 @@ export interface BucketInit {
   'presence_verifiers' : Array<Principal>,
   'index' : [] | [Principal],
 }
+export interface TransferSummary {
+  'used_bytes' : bigint,
+  'assets' : number,
+  'quota' : [] | [bigint],
+  'memories' : number,
+  'galleries' : number,
+}
+export interface ExportedMemory {
+  'id' : string,
+  'thumbnail' : [] | [Uint8Array | number[]],
+  'record' : Uint8Array | number[],
+}
+export interface MemoryExportPage {
+  'next' : [] | [number],
+  'items' : Array<ExportedMemory>,
+}
+export interface AssetExportPage {
+  'next' : [] | [number],
+  'items' : Array<AssetInfo>,
+}
+export interface ExportedGallery {
+  'id' : string,
+  'record' : Uint8Array | number[],
+}
+export interface GalleryExportPage {
+  'next' : [] | [number],
+  'items' : Array<ExportedGallery>,
+}
+export interface ExportedProof {
+  'nonce' : string,
+  'expires_at' : bigint,
+}
+export interface ProofExportPage {
+  'next' : [] | [number],
+  'items' : Array<ExportedProof>,
+}
+export type AssetImport = { 'Missing' : Uint32Array | number[] } |
+  { 'Stored' : null };
+export type Result_summary = { 'Ok' : TransferSummary } |
+  { 'Err' : Error };
+export type Result_memory_export = { 'Ok' : MemoryExportPage } |
+  { 'Err' : Error };
+export type Result_asset_export = { 'Ok' : AssetExportPage } |
+  { 'Err' : Error };
+export type Result_gallery_export = { 'Ok' : GalleryExportPage } |
+  { 'Err' : Error };
+export type Result_proof_export = { 'Ok' : ProofExportPage } |
+  { 'Err' : Error };
+export type Result_asset_import = { 'Ok' : AssetImport } |
+  { 'Err' : Error };
+export type Result_done = { 'Ok' : boolean } |
+  { 'Err' : Error };
 export type Result_upsert = { 'Ok' : UpsertResult } |
   { 'Err' : Error };
 export type Result_memory = { 'Ok' : Memory } |

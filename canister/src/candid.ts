@@ -33,6 +33,8 @@ export function foreverTypes(IDL: Idl) {
     Internal: IDL.Text,
     // This bucket does not keep this principal's data: ask the index (forever_index) for the caller's bucket.
     WrongBucket: IDL.Null,
+    // The caller's data is being moved to another bucket: writes are refused until it is done; retry shortly.
+    Moving: IDL.Null,
   });
   const MemoryMetadata = IDL.Record({
     title: IDL.Text,
@@ -164,6 +166,24 @@ export function foreverTypes(IDL: Idl) {
   // The bucket's init (and upgrade) argument: the index it answers to (none: standalone, every caller its own owner)
   // and the principals allowed to call verify_presence.
   const BucketInit = IDL.Record({ index: IDL.Opt(IDL.Principal), presence_verifiers: IDL.Vec(IDL.Principal) });
+  // Moving an owner between buckets (controllers: the index). What the source had when it froze the owner.
+  const TransferSummary = IDL.Record({
+    used_bytes: IDL.Nat64,
+    memories: IDL.Nat32,
+    galleries: IDL.Nat32,
+    assets: IDL.Nat32,
+    quota: IDL.Opt(IDL.Nat64),
+  });
+  // One memory as the source stores it: its record (the bucket's binary encoding), thumbnail bytes, asset.
+  const ExportedMemory = IDL.Record({ id: IDL.Text, record: IDL.Vec(IDL.Nat8), thumbnail: IDL.Opt(IDL.Vec(IDL.Nat8)) });
+  const MemoryExportPage = IDL.Record({ items: IDL.Vec(ExportedMemory), next: IDL.Opt(IDL.Nat32) });
+  const AssetExportPage = IDL.Record({ items: IDL.Vec(AssetInfo), next: IDL.Opt(IDL.Nat32) });
+  const ExportedGallery = IDL.Record({ id: IDL.Text, record: IDL.Vec(IDL.Nat8) });
+  const GalleryExportPage = IDL.Record({ items: IDL.Vec(ExportedGallery), next: IDL.Opt(IDL.Nat32) });
+  const ExportedProof = IDL.Record({ nonce: IDL.Text, expires_at: IDL.Nat64 });
+  const ProofExportPage = IDL.Record({ items: IDL.Vec(ExportedProof), next: IDL.Opt(IDL.Nat32) });
+  // import_asset_begin: the asset is stored (verified), or these chunks are still to be sent.
+  const AssetImport = IDL.Variant({ Stored: IDL.Null, Missing: IDL.Vec(IDL.Nat32) });
   const result = (ok: IDLNamespace.Type) => IDL.Variant({ Ok: ok, Err: Error });
   return {
     MemoryType,
@@ -191,6 +211,22 @@ export function foreverTypes(IDL: Idl) {
     Thumbnail,
     HashProgress,
     BucketInit,
+    TransferSummary,
+    ExportedMemory,
+    MemoryExportPage,
+    AssetExportPage,
+    ExportedGallery,
+    GalleryExportPage,
+    ExportedProof,
+    ProofExportPage,
+    AssetImport,
+    Result_summary: result(TransferSummary),
+    Result_memory_export: result(MemoryExportPage),
+    Result_asset_export: result(AssetExportPage),
+    Result_gallery_export: result(GalleryExportPage),
+    Result_proof_export: result(ProofExportPage),
+    Result_asset_import: result(AssetImport),
+    Result_done: result(IDL.Bool),
     Result_upsert: result(UpsertResult),
     Result_memory: result(Memory),
     Result_memory_page: result(MemoryPage),
@@ -278,6 +314,23 @@ export function foreverMethods(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)) {
     admit_owner: u([IDL.Principal], t.Result_unit),
     evict_owner: u([IDL.Principal], t.Result_unit),
     is_admitted: q([IDL.Principal], t.Result_bool),
+    // Controllers (the index): moving one owner's data to another bucket (canister/src/transfer.ts).
+    freeze_owner: u([IDL.Principal], t.Result_summary),
+    transfer_summary: q([IDL.Principal], t.Result_summary),
+    export_memories: q([IDL.Principal, IDL.Nat32], t.Result_memory_export),
+    export_assets: q([IDL.Principal, IDL.Nat32], t.Result_asset_export),
+    export_chunk: q([IDL.Principal, IDL.Text, IDL.Nat32], t.Result_chunk_data),
+    export_galleries: q([IDL.Principal, IDL.Nat32], t.Result_gallery_export),
+    export_proofs: q([IDL.Principal, IDL.Nat32], t.Result_proof_export),
+    begin_import: u([IDL.Principal], t.Result_unit),
+    import_memories: u([IDL.Principal, IDL.Vec(t.ExportedMemory)], t.Result_unit),
+    import_asset_begin: u([IDL.Principal, t.AssetInfo], t.Result_asset_import),
+    import_chunk: u([IDL.Principal, IDL.Text, IDL.Nat32, Bytes], t.Result_unit),
+    import_asset_commit: u([IDL.Principal, t.AssetInfo], t.Result_asset),
+    import_galleries: u([IDL.Principal, IDL.Vec(t.ExportedGallery)], t.Result_unit),
+    import_proofs: u([IDL.Principal, IDL.Vec(t.ExportedProof)], t.Result_unit),
+    finish_import: u([IDL.Principal, t.TransferSummary], t.Result_unit),
+    delete_owner_data: u([IDL.Principal], t.Result_done),
   } satisfies Record<string, MethodSpec>;
 }
 

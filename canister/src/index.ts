@@ -399,6 +399,87 @@ export default class {
     );
   }
 
+  // Moving an owner between buckets (controllers: the index; transfer.ts)
+  @update(M.freeze_owner.args, M.freeze_owner.ret, manual)
+  freeze_owner(): void {
+    serve('freeze_owner', (env, a) => svc().freeze_owner(env, a[0]));
+  }
+
+  @query(M.transfer_summary.args, M.transfer_summary.ret, manual)
+  transfer_summary(): void {
+    serve('transfer_summary', (env, a) => svc().transfer_summary(env, a[0]));
+  }
+
+  @query(M.export_memories.args, M.export_memories.ret, manual)
+  export_memories(): void {
+    serve('export_memories', (env, a) => svc().export_memories(env, a[0], a[1]));
+  }
+
+  @query(M.export_assets.args, M.export_assets.ret, manual)
+  export_assets(): void {
+    serve('export_assets', (env, a) => svc().export_assets(env, a[0], a[1]));
+  }
+
+  @query(M.export_chunk.args, M.export_chunk.ret, manual)
+  export_chunk(): void {
+    serve('export_chunk', (env, a) => svc().export_chunk(env, a[0], a[1], a[2]));
+  }
+
+  @query(M.export_galleries.args, M.export_galleries.ret, manual)
+  export_galleries(): void {
+    serve('export_galleries', (env, a) => svc().export_galleries(env, a[0], a[1]));
+  }
+
+  @query(M.export_proofs.args, M.export_proofs.ret, manual)
+  export_proofs(): void {
+    serve('export_proofs', (env, a) => svc().export_proofs(env, a[0], a[1]));
+  }
+
+  @update(M.begin_import.args, M.begin_import.ret, manual)
+  begin_import(): void {
+    serve('begin_import', (env, a) => svc().begin_import(env, a[0]));
+  }
+
+  @update(M.import_memories.args, M.import_memories.ret, manual)
+  import_memories(): void {
+    serve('import_memories', (env, a) => svc().import_memories(env, a[0], a[1]));
+  }
+
+  @update(M.import_asset_begin.args, M.import_asset_begin.ret, manual)
+  import_asset_begin(): void {
+    serve('import_asset_begin', (env, a) => svc().import_asset_begin(env, a[0], a[1]));
+  }
+
+  @update(M.import_chunk.args, M.import_chunk.ret, manual)
+  import_chunk(): void {
+    serve('import_chunk', (env, a) => svc().import_chunk(env, a[0], a[1], a[2], a[3]));
+  }
+
+  @update(M.import_asset_commit.args, M.import_asset_commit.ret, manual)
+  import_asset_commit(): void {
+    serve('import_asset_commit', (env, a) => svc().import_asset_commit(env, a[0], a[1]));
+  }
+
+  @update(M.import_galleries.args, M.import_galleries.ret, manual)
+  import_galleries(): void {
+    serve('import_galleries', (env, a) => svc().import_galleries(env, a[0], a[1]));
+  }
+
+  @update(M.import_proofs.args, M.import_proofs.ret, manual)
+  import_proofs(): void {
+    serve('import_proofs', (env, a) => svc().import_proofs(env, a[0], a[1]));
+  }
+
+  @update(M.finish_import.args, M.finish_import.ret, manual)
+  finish_import(): void {
+    serve('finish_import', (env, a) => svc().finish_import(env, a[0], a[1]));
+  }
+
+  @update(M.delete_owner_data.args, M.delete_owner_data.ret, manual)
+  delete_owner_data(): void {
+    serve('delete_owner_data', (env, a) => svc().delete_owner_data(env, a[0]));
+  }
+
   // Admission: the index (or a controller) names the owners this bucket keeps data for.
   @update(M.admit_owner.args, M.admit_owner.ret, manual)
   admit_owner(): void {

@@ -13,7 +13,7 @@ import type { Principal } from '@dfinity/principal';
 import * as admin from './admin';
 import * as admission from './admission';
 import type { ChunkSpace } from './chunk-space';
-import type { Gallery, Limits, MemoryMetadata, MemoryType } from './candid-types';
+import type { AssetInfo, Gallery, Limits, MemoryMetadata, MemoryType, TransferSummary } from './candid-types';
 import * as galleries from './galleries';
 import { check_invariants } from './invariants';
 import * as memories from './memories';
@@ -23,6 +23,7 @@ import { type Bytes, type Env, State } from './state';
 import type { KV, Tables } from './store';
 import { sweep } from './sweeper';
 import * as thumbnails from './thumbnails';
+import * as transfer from './transfer';
 import * as uploads from './uploads';
 
 export { type Env, WORK_BUDGET } from './state';
@@ -81,7 +82,7 @@ export class ForeverService {
   }
 
   // Memories
-  upsert_metadata = (env: Env, id: string, type: MemoryType, m: MemoryMetadata, key: string) => this.owner(env) && memories.upsert_metadata(env, this.st, id, type, m, key);
+  upsert_metadata = (env: Env, id: string, type: MemoryType, m: MemoryMetadata, key: string) => this.owner(env) && this.writable(env) && memories.upsert_metadata(env, this.st, id, type, m, key);
   get_memory = (env: Env, id: string) => this.owner(env) && memories.get_memory(env, this.st, id);
   list_memories = (env: Env, cursor: [] | [string], limit: [] | [number]) => this.owner(env) && memories.list_memories(env, this.st, cursor, limit);
   get_memory_presence = (env: Env, id: string) => this.owner(env) && memories.get_memory_presence(env, this.st, id);
@@ -96,24 +97,24 @@ export class ForeverService {
     admission.requireOwnerAdmitted(this.st, owner);
     return answer;
   };
-  delete_memory = (env: Env, id: string) => this.owner(env) && memories.delete_memory(env, this.st, id);
+  delete_memory = (env: Env, id: string) => this.owner(env) && this.writable(env) && memories.delete_memory(env, this.st, id);
   // Thumbnails
-  set_thumbnail = (env: Env, id: string, bytes: Bytes) => this.owner(env) && thumbnails.set_thumbnail(env, this.st, id, bytes);
+  set_thumbnail = (env: Env, id: string, bytes: Bytes) => this.owner(env) && this.writable(env) && thumbnails.set_thumbnail(env, this.st, id, bytes);
   get_thumbnail = (env: Env, id: string) => this.owner(env) && thumbnails.get_thumbnail(env, this.st, id);
   // Chunked uploads
-  begin_asset_upload = (env: Env, id: string, sha: Bytes, n: number, size: bigint) => this.owner(env) && uploads.begin_asset_upload(env, this.st, id, sha, n, size);
-  put_chunk = (env: Env, sid: string, index: number, data: Bytes) => this.owner(env) && uploads.put_chunk(env, this.st, sid, index, data);
-  commit_asset = (env: Env, sid: string, sha: Bytes) => this.owner(env) && uploads.commit_asset(env, this.st, sid, sha);
-  cancel_upload = (env: Env, sid: string) => this.owner(env) && uploads.cancel_upload(env, this.st, sid);
+  begin_asset_upload = (env: Env, id: string, sha: Bytes, n: number, size: bigint) => this.owner(env) && this.writable(env) && uploads.begin_asset_upload(env, this.st, id, sha, n, size);
+  put_chunk = (env: Env, sid: string, index: number, data: Bytes) => this.owner(env) && this.writable(env) && uploads.put_chunk(env, this.st, sid, index, data);
+  commit_asset = (env: Env, sid: string, sha: Bytes) => this.owner(env) && this.writable(env) && uploads.commit_asset(env, this.st, sid, sha);
+  cancel_upload = (env: Env, sid: string) => this.owner(env) && this.writable(env) && uploads.cancel_upload(env, this.st, sid);
   get_upload_progress = (env: Env, sid: string) => this.owner(env) && uploads.get_upload_progress(env, this.st, sid);
   list_my_uploads = (env: Env) => this.owner(env) && uploads.list_my_uploads(env, this.st);
   read_chunk = (env: Env, id: string, index: number) => this.owner(env) && uploads.read_chunk(env, this.st, id, index);
   // Galleries
-  store_gallery = (env: Env, g: Gallery) => this.owner(env) && galleries.store_gallery(env, this.st, g);
+  store_gallery = (env: Env, g: Gallery) => this.owner(env) && this.writable(env) && galleries.store_gallery(env, this.st, g);
   get_gallery = (env: Env, id: string) => this.owner(env) && galleries.get_gallery(env, this.st, id);
   list_galleries = (env: Env, cursor: [] | [string], limit: [] | [number]) => this.owner(env) && galleries.list_galleries(env, this.st, cursor, limit);
   // Principal proofs
-  prove_principal = (env: Env, nonce: string) => this.owner(env) && proofs.prove_principal(env, this.st, nonce);
+  prove_principal = (env: Env, nonce: string) => this.owner(env) && this.writable(env) && proofs.prove_principal(env, this.st, nonce);
   nonce_principal = (env: Env, nonce: string) => proofs.nonce_principal(env, this.st, nonce);
   // Usage and administration
   get_usage = (env: Env) => this.owner(env) && admin.get_usage(env, this.st);
@@ -128,8 +129,30 @@ export class ForeverService {
   admit_owner = (env: Env, p: Principal) => admission.admit_owner(env, this.st, p);
   evict_owner = (env: Env, p: Principal) => admission.evict_owner(env, this.st, p);
   is_admitted = (env: Env, p: Principal) => admission.is_admitted(env, this.st, p);
+  // Moving an owner to another bucket (controllers: the index)
+  freeze_owner = (env: Env, p: Principal) => transfer.freeze_owner(env, this.st, p);
+  transfer_summary = (env: Env, p: Principal) => transfer.transfer_summary(env, this.st, p);
+  export_memories = (env: Env, p: Principal, start: number) => transfer.export_memories(env, this.st, p, start);
+  export_assets = (env: Env, p: Principal, start: number) => transfer.export_assets(env, this.st, p, start);
+  export_chunk = (env: Env, p: Principal, id: string, index: number) => transfer.export_chunk(env, this.st, p, id, index);
+  export_galleries = (env: Env, p: Principal, start: number) => transfer.export_galleries(env, this.st, p, start);
+  export_proofs = (env: Env, p: Principal, start: number) => transfer.export_proofs(env, this.st, p, start);
+  begin_import = (env: Env, p: Principal) => transfer.begin_import(env, this.st, p);
+  import_memories = (env: Env, p: Principal, items: Parameters<typeof transfer.import_memories>[3]) => transfer.import_memories(env, this.st, p, items);
+  import_asset_begin = (env: Env, p: Principal, a: AssetInfo) => transfer.import_asset_begin(env, this.st, p, a);
+  import_chunk = (env: Env, p: Principal, id: string, index: number, data: Bytes) => transfer.import_chunk(env, this.st, p, id, index, data);
+  import_asset_commit = (env: Env, p: Principal, a: AssetInfo) => transfer.import_asset_commit(env, this.st, p, a);
+  import_galleries = (env: Env, p: Principal, items: Parameters<typeof transfer.import_galleries>[3]) => transfer.import_galleries(env, this.st, p, items);
+  import_proofs = (env: Env, p: Principal, items: Parameters<typeof transfer.import_proofs>[3]) => transfer.import_proofs(env, this.st, p, items);
+  finish_import = (env: Env, p: Principal, s: TransferSummary) => transfer.finish_import(env, this.st, p, s);
+  delete_owner_data = (env: Env, p: Principal) => transfer.delete_owner_data(env, this.st, p);
   /** Timer work; true when work is left for another round. */
   sweep = (env: Env) => sweep(env, this.st);
   /** Controllers only (the caller is checked by the adapter's callers): requires an admin. */
   requireAdmin = (env: Env) => this.st.requireAdmin(env);
+  /** An owner's write: refused with Moving while the owner's data moves between buckets. */
+  private writable(env: Env): true {
+    transfer.refuseIfMoving(env, this.st);
+    return true;
+  }
 }

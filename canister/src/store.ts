@@ -47,6 +47,8 @@ export const MAP_IDS = {
   chunkSlots: 30,
   /** The chunk space's allocator: its end and, per size class, a stack of free slots (chunk-slots.ts). */
   regions: 31,
+  /** Moving owners between buckets (transfer.ts): ownerKey -> the owner's transfer state. */
+  transfers: 40,
 } as const;
 
 export type TableName = keyof typeof MAP_IDS;

@@ -44,6 +44,7 @@ export const foreverIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
     UploadExpired: IDL.Null,
     QuotaExceeded: IDL.Record({ used: IDL.Nat64, limit: IDL.Nat64 }),
     TooManyUploads: IDL.Record({ max: IDL.Nat32, active: IDL.Nat32 }),
+    Moving: IDL.Null,
   });
   const MemoryPresence = IDL.Record({
     sha256: IDL.Opt(IDL.Vec(IDL.Nat8)),

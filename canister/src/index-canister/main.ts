@@ -31,8 +31,10 @@ import {
   StableBTreeMap,
   update,
 } from 'azle';
+import { foreverMethods, foreverTypes } from '../candid';
 import { decodeGroup, encodeGroup, rootHash, setEntry, type TreeStore, witness } from './assignment-tree';
 import { encodeCbor } from './hash-tree';
+import { decodeMove, drive, encodeMove, MoveFailed, type MoveRecord, type MoveStore } from './move';
 import { bucketWithRoom, type BucketRecord } from './placement';
 import { afterBatch, nextBatch, type Rollout, startRollout } from './rollout';
 
@@ -60,6 +62,8 @@ const meta = new StableBTreeMap<string, string>(3, text, text);
  * it; until then my_bucket answers none (the bucket would refuse the caller).
  */
 const unadmitted = new StableBTreeMap<string, string>(4, text, text);
+/** principal text → the user's move between buckets (move.ts), JSON */
+const moves = new StableBTreeMap<string, string>(20, text, text);
 /** The certified assignment tree (assignment-tree.ts): group → entries, fork node → hash. */
 const treeGroups = new StableBTreeMap<number, Uint8Array>(5, u32, raw);
 const treeNodes = new StableBTreeMap<number, Uint8Array>(6, u32, raw);
@@ -189,6 +193,26 @@ function bucketInitArg(s: Settings): Uint8Array {
   return new Uint8Array(IDL.encode([IDL.Opt(BucketInit)], [[{ index: [canisterSelf()], presence_verifiers: s.presence_verifiers }]]));
 }
 
+// The buckets' Candid (canister/src/candid.ts), for the calls of a move.
+const bucketTypes = foreverTypes(IDL);
+const bucketMethods: Record<string, { args: IDL.Type[]; ret: IDL.Type }> = foreverMethods(IDL, bucketTypes);
+
+const MoveStatus = IDL.Record({
+  principal: IDL.Principal,
+  source: IDL.Principal,
+  target: IDL.Principal,
+  /** freeze, prepare, memories, assets, galleries, proofs, verify, admit, switch, evict, delete, done */
+  step: IDL.Text,
+  cursor: IDL.Nat32,
+  done: IDL.Bool,
+  /** Why the last attempt stopped; the move resumes from `step` (move_user again, or the retry timer). */
+  last_error: IDL.Opt(IDL.Text),
+});
+type MoveStatus = { principal: Principal; source: Principal; target: Principal; step: string; cursor: number; done: boolean; last_error: [] | [string] };
+const MoveResult = IDL.Variant({ Ok: MoveStatus, Err: IndexError });
+/** Seconds before a failed move is tried again on its own. */
+const MOVE_RETRY_SECONDS = 30;
+
 function settings(): Settings {
   const s = JSON.parse(meta.get('settings') ?? 'null') as
     | { capacity_users: number; capacity_bytes: string; bucket_controllers: string[]; bucket_cycles: string; presence_verifiers?: string[] }
@@ -280,12 +304,16 @@ export default class {
     startTimers();
   }
 
-  /** Timers do not survive an upgrade: the byte refresh and a running rollout start again. Settings given replace the stored ones. */
+  /**
+   * Timers do not survive an upgrade: the byte refresh and a running rollout
+   * start again, unfinished moves resume at once. Settings given replace the stored ones.
+   */
   @postUpgrade([IDL.Opt(Settings)])
   postUpgrade(s: [] | [Settings]): void {
     if (s[0]) saveSettings(s[0]);
     ensureTree();
     startTimers();
+    setTimer(0, resumeMoves);
   }
 
   /** Controller-only: one chunk (at most 1 MiB) of the bucket module, by index. */
@@ -458,6 +486,45 @@ export default class {
     unadmitted.insert(key, target.id);
     saveBucket({ ...target, users: target.users + 1 });
     return admitted(caller, target.id);
+  }
+
+  /**
+   * Controller-only: moves the user's data from their bucket to `target`
+   * (move.ts), or resumes their move from its recorded step. Answers the
+   * move's status: done, or the step it stopped at and why (it is retried).
+   */
+  @update([IDL.Principal, IDL.Principal], MoveResult)
+  async move_user(user: Principal, target: Principal): Promise<{ Ok: MoveStatus } | { Err: IndexError }> {
+    try {
+      requireController();
+      if (user.isAnonymous()) throw new Refused({ InvalidArgument: 'the anonymous principal has no bucket' });
+      const key = user.toText();
+      const to = target.toText();
+      const existing = moves.get(key);
+      const m = existing === undefined ? undefined : decodeMove(existing);
+      if (m && m.step !== 'done') {
+        if (m.target !== to) throw new Refused({ InvalidArgument: `this user is being moved to ${m.target}` });
+      } else if (!(m && m.target === to && assignments.get(key) === to)) {
+        const source = assignments.get(key);
+        if (source === undefined) throw new Refused({ InvalidArgument: 'this user has no bucket' });
+        if (!bucketRecords().some((b) => b.id === to)) throw new Refused({ InvalidArgument: 'the target is not a bucket of this index' });
+        if (source === to) throw new Refused({ InvalidArgument: 'the user is in that bucket already' });
+        moveStore.put({ principal: key, source, target: to, step: 'freeze', cursor: 0 });
+      }
+      const after = await driveMove(user);
+      return { Ok: statusOf(after!) };
+    } catch (e) {
+      if (e instanceof Refused) return { Err: e.error };
+      throw e;
+    }
+  }
+
+  /** Controller-only: the user's move, if one was ever started. */
+  @query([IDL.Principal], IDL.Opt(MoveStatus))
+  move_status(user: Principal): [MoveStatus] | [] {
+    if (!isController(msgCaller())) return [];
+    const m = moves.get(user.toText());
+    return m === undefined ? [] : [statusOf(decodeMove(m))];
   }
 
   /** Controller-only: every bucket with its user count. */
@@ -729,4 +796,70 @@ async function createBucket(s: Settings): Promise<StoredBucket> {
   meta.insert('order', JSON.stringify([...order, pending]));
   meta.remove('pending');
   return record;
+}
+
+// ------------------------------------------------------------- moves
+
+const moveStore: MoveStore = {
+  get: (p) => {
+    const m = moves.get(p);
+    return m === undefined ? undefined : decodeMove(m);
+  },
+  put: (m) => {
+    moves.insert(m.principal, encodeMove(m));
+  },
+  switchBucket: (p, source, target) => {
+    // The target admitted the user in the step before: the entry and the certified tree name it at once.
+    assignments.insert(p, target);
+    if (unadmitted.get(p) !== undefined) unadmitted.remove(p);
+    certifyAssignment(Principal.fromText(p), target);
+    for (const b of bucketRecords()) {
+      if (b.id === source) saveBucket({ ...b, users: Math.max(0, b.users - 1) });
+      if (b.id === target) saveBucket({ ...b, users: b.users + 1 });
+    }
+  },
+};
+
+async function bucketCall(bucket: string, method: string, args: unknown[]): Promise<unknown> {
+  const spec = bucketMethods[method];
+  if (!spec) throw new MoveFailed(`no bucket method ${method}`);
+  const r = await call<unknown[], { Ok: unknown } | { Err: unknown }>(Principal.fromText(bucket), method, {
+    paramIdlTypes: spec.args,
+    returnIdlType: spec.ret,
+    args,
+  });
+  if ('Err' in r) throw new MoveFailed(`${method} answered ${JSON.stringify(r.Err, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  return r.Ok;
+}
+
+/** One retry timer at a time (heap: an upgrade resumes the moves anyway). */
+let retryScheduled = false;
+
+async function driveMove(user: Principal): Promise<MoveRecord | undefined> {
+  const m = await drive(moveStore, bucketCall, user, describe);
+  if (m && m.step !== 'done' && !retryScheduled) {
+    retryScheduled = true;
+    setTimer(MOVE_RETRY_SECONDS, resumeMoves);
+  }
+  return m;
+}
+
+/** Drives every unfinished move (after an upgrade, or a failed attempt). */
+async function resumeMoves(): Promise<void> {
+  retryScheduled = false;
+  for (const [key, value] of moves.items()) {
+    if (decodeMove(value).step !== 'done') await driveMove(Principal.fromText(key));
+  }
+}
+
+function statusOf(m: MoveRecord): MoveStatus {
+  return {
+    principal: Principal.fromText(m.principal),
+    source: Principal.fromText(m.source),
+    target: Principal.fromText(m.target),
+    step: m.step,
+    cursor: m.cursor,
+    done: m.step === 'done',
+    last_error: m.error === undefined ? [] : [m.error],
+  };
 }

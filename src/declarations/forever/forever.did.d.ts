@@ -8,7 +8,8 @@ export type MemoryType = { 'Note' : null } |
   { 'Document' : null } |
   { 'Audio' : null } |
   { 'Video' : null };
-export type Error = { 'Internal' : string } |
+export type Error = { 'Moving' : null } |
+  { 'Internal' : string } |
   { 'WrongBucket' : null } |
   { 'NotFound' : null } |
   { 'InvalidHash' : null } |
@@ -176,6 +177,58 @@ export interface BucketInit {
   'presence_verifiers' : Array<Principal>,
   'index' : [] | [Principal],
 }
+export interface TransferSummary {
+  'used_bytes' : bigint,
+  'assets' : number,
+  'quota' : [] | [bigint],
+  'memories' : number,
+  'galleries' : number,
+}
+export interface ExportedMemory {
+  'id' : string,
+  'thumbnail' : [] | [Uint8Array | number[]],
+  'record' : Uint8Array | number[],
+}
+export interface MemoryExportPage {
+  'next' : [] | [number],
+  'items' : Array<ExportedMemory>,
+}
+export interface AssetExportPage {
+  'next' : [] | [number],
+  'items' : Array<AssetInfo>,
+}
+export interface ExportedGallery {
+  'id' : string,
+  'record' : Uint8Array | number[],
+}
+export interface GalleryExportPage {
+  'next' : [] | [number],
+  'items' : Array<ExportedGallery>,
+}
+export interface ExportedProof {
+  'nonce' : string,
+  'expires_at' : bigint,
+}
+export interface ProofExportPage {
+  'next' : [] | [number],
+  'items' : Array<ExportedProof>,
+}
+export type AssetImport = { 'Missing' : Uint32Array | number[] } |
+  { 'Stored' : null };
+export type Result_summary = { 'Ok' : TransferSummary } |
+  { 'Err' : Error };
+export type Result_memory_export = { 'Ok' : MemoryExportPage } |
+  { 'Err' : Error };
+export type Result_asset_export = { 'Ok' : AssetExportPage } |
+  { 'Err' : Error };
+export type Result_gallery_export = { 'Ok' : GalleryExportPage } |
+  { 'Err' : Error };
+export type Result_proof_export = { 'Ok' : ProofExportPage } |
+  { 'Err' : Error };
+export type Result_asset_import = { 'Ok' : AssetImport } |
+  { 'Err' : Error };
+export type Result_done = { 'Ok' : boolean } |
+  { 'Err' : Error };
 export type Result_upsert = { 'Ok' : UpsertResult } |
   { 'Err' : Error };
 export type Result_memory = { 'Ok' : Memory } |
@@ -263,6 +316,22 @@ export interface _SERVICE {
   'admit_owner' : ActorMethod<[Principal], Result_unit>,
   'evict_owner' : ActorMethod<[Principal], Result_unit>,
   'is_admitted' : ActorMethod<[Principal], Result_bool>,
+  'freeze_owner' : ActorMethod<[Principal], Result_summary>,
+  'transfer_summary' : ActorMethod<[Principal], Result_summary>,
+  'export_memories' : ActorMethod<[Principal, number], Result_memory_export>,
+  'export_assets' : ActorMethod<[Principal, number], Result_asset_export>,
+  'export_chunk' : ActorMethod<[Principal, string, number], Result_chunk_data>,
+  'export_galleries' : ActorMethod<[Principal, number], Result_gallery_export>,
+  'export_proofs' : ActorMethod<[Principal, number], Result_proof_export>,
+  'begin_import' : ActorMethod<[Principal], Result_unit>,
+  'import_memories' : ActorMethod<[Principal, Array<ExportedMemory>], Result_unit>,
+  'import_asset_begin' : ActorMethod<[Principal, AssetInfo], Result_asset_import>,
+  'import_chunk' : ActorMethod<[Principal, string, number, Uint8Array | number[]], Result_unit>,
+  'import_asset_commit' : ActorMethod<[Principal, AssetInfo], Result_asset>,
+  'import_galleries' : ActorMethod<[Principal, Array<ExportedGallery>], Result_unit>,
+  'import_proofs' : ActorMethod<[Principal, Array<ExportedProof>], Result_unit>,
+  'finish_import' : ActorMethod<[Principal, TransferSummary], Result_unit>,
+  'delete_owner_data' : ActorMethod<[Principal], Result_done>,
 }
 export declare const idlFactory: IDL.InterfaceFactory;
 export declare const init: (args: { IDL: typeof IDL }) => IDL.Type[];

@@ -99,6 +99,8 @@ const CANISTER_CATEGORY: Record<CanisterErrorCode, ClassifiedError['category'] |
   Internal: 'transient',
   // This bucket does not keep the caller's data: the client re-asks the index for its bucket, then retries.
   WrongBucket: 'transient',
+  // The user's data is being moved to another bucket; writes resume shortly (there, or here).
+  Moving: 'transient',
 };
 
 // IC reject codes (interface spec, "Reject codes").
