@@ -74,3 +74,13 @@ export function bucketActor<A extends object>(opts: {
     create: opts.create,
   });
 }
+
+/** Buckets by principal in memory: where there is no IndexedDB (Node scripts such as the benches). */
+export function memoryBucketCache(): BucketCache {
+  const m = new Map<string, string>();
+  return {
+    get: async (principal) => m.get(principal),
+    put: async (principal, bucket) => void m.set(principal, bucket),
+    drop: async (principal) => void m.delete(principal),
+  };
+}

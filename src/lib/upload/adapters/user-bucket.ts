@@ -5,7 +5,7 @@
 import type { Identity } from '@dfinity/agent';
 import { idlFactory } from '../../../declarations/forever/forever.did.js';
 import { BucketLocator } from './bucket-locator';
-import { bucketActor, queueStoreBucketCache } from './bucket-index';
+import { bucketActor, memoryBucketCache, queueStoreBucketCache } from './bucket-index';
 import type { ClientConfig } from './client-config';
 import { createForeverActor, type ForeverActor } from './forever-canister';
 import { QueueStore } from './queue-store';
@@ -20,9 +20,11 @@ export function locatorFor(store: QueueStore): BucketLocator {
 }
 
 let defaultStore: Promise<QueueStore> | null = null;
+let memoryLocator: BucketLocator | null = null;
 
-/** The locator over the default queue database (the page's library reads). */
+/** The locator over the default queue database (the page's library reads); in memory without IndexedDB. */
 export async function defaultLocator(): Promise<BucketLocator> {
+  if (typeof indexedDB === 'undefined') return (memoryLocator ??= new BucketLocator({ cache: memoryBucketCache() }));
   defaultStore ??= QueueStore.open();
   return locatorFor(await defaultStore);
 }
