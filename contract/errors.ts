@@ -11,6 +11,8 @@ export const CANISTER_ERRORS = [
   'TooManyUploads',
   'UploadExpired',
   'Internal',
+  // This bucket does not keep this principal's data: the client re-asks the index for its bucket and retries.
+  'WrongBucket',
 ] as const;
 export type CanisterErrorName = (typeof CANISTER_ERRORS)[number];
 

@@ -60,6 +60,11 @@ export function set_quota(env: Env, st: State, p: Principal, quota: [] | [bigint
 
 export function set_presence_verifiers(env: Env, st: State, verifiers: Principal[]): Principal[] {
   st.requireAdmin(env);
+  return replace_presence_verifiers(st, verifiers);
+}
+
+/** The verifiers checked and stored (also from the init argument, where no caller is checked). */
+export function replace_presence_verifiers(st: State, verifiers: Principal[]): Principal[] {
   if (verifiers.length > LIMITS.verifiers) throw invalid(`at most ${LIMITS.verifiers} presence verifiers`);
   if (verifiers.some((v) => v.isAnonymous())) throw invalid('the anonymous principal cannot be a presence verifier');
   const c = st.config();

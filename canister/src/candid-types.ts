@@ -8,6 +8,7 @@ export type MemoryType = { 'Note' : null } |
   { 'Audio' : null } |
   { 'Video' : null };
 export type Error = { 'Internal' : string } |
+  { 'WrongBucket' : null } |
   { 'NotFound' : null } |
   { 'InvalidHash' : null } |
   { 'Unauthorized' : null } |
@@ -168,6 +169,10 @@ export interface HashProgress {
   'state' : Uint8Array | number[],
   'digest' : Uint8Array | number[],
 }
+export interface BucketInit {
+  'presence_verifiers' : Array<Principal>,
+  'index' : [] | [Principal],
+}
 export type Result_upsert = { 'Ok' : UpsertResult } |
   { 'Err' : Error };
 export type Result_memory = { 'Ok' : Memory } |
@@ -217,4 +222,6 @@ export type Result_Delete = { 'Ok' : DeleteResult } |
 export type Result_Thumbnail = { 'Ok' : [] | [Thumbnail] } |
   { 'Err' : Error };
 export type Result_hash = { 'Ok' : HashProgress } |
+  { 'Err' : Error };
+export type Result_bool = { 'Ok' : boolean } |
   { 'Err' : Error };

@@ -31,6 +31,8 @@ export function foreverTypes(IDL: Idl) {
     TooManyUploads: IDL.Record({ active: IDL.Nat32, max: IDL.Nat32 }),
     UploadExpired: IDL.Null,
     Internal: IDL.Text,
+    // This bucket does not keep this principal's data: ask the index (forever_index) for the caller's bucket.
+    WrongBucket: IDL.Null,
   });
   const MemoryMetadata = IDL.Record({
     title: IDL.Text,
@@ -156,6 +158,9 @@ export function foreverTypes(IDL: Idl) {
   const Thumbnail = IDL.Record({ bytes: IDL.Vec(IDL.Nat8), sha256: IDL.Vec(IDL.Nat8), mime_type: IDL.Text });
   // sha256_parts' answer: the saved hash state (to pass to the next call) and the digest so far.
   const HashProgress = IDL.Record({ state: IDL.Vec(IDL.Nat8), digest: IDL.Vec(IDL.Nat8) });
+  // The bucket's init (and upgrade) argument: the index it answers to (none: standalone, every caller its own owner)
+  // and the principals allowed to call verify_presence.
+  const BucketInit = IDL.Record({ index: IDL.Opt(IDL.Principal), presence_verifiers: IDL.Vec(IDL.Principal) });
   const result = (ok: IDLNamespace.Type) => IDL.Variant({ Ok: ok, Err: Error });
   return {
     MemoryType,
@@ -182,6 +187,7 @@ export function foreverTypes(IDL: Idl) {
     DeleteResult,
     Thumbnail,
     HashProgress,
+    BucketInit,
     Result_upsert: result(UpsertResult),
     Result_memory: result(Memory),
     Result_memory_page: result(MemoryPage),
@@ -207,6 +213,7 @@ export function foreverTypes(IDL: Idl) {
     Result_Delete: result(DeleteResult),
     Result_Thumbnail: result(IDL.Opt(Thumbnail)),
     Result_hash: result(HashProgress),
+    Result_bool: result(IDL.Bool),
   };
 }
 
@@ -264,10 +271,19 @@ export function foreverMethods(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)) {
     last_call_profile: q([], t.Result_profile),
     // Controllers: SHA-256 by the module's block function, continuing from a saved state (the build's self-check).
     sha256_parts: q([IDL.Opt(Bytes), IDL.Vec(Bytes)], t.Result_hash),
+    // Admission (the index or a controller): which owners this bucket keeps data for.
+    admit_owner: u([IDL.Principal], t.Result_unit),
+    evict_owner: u([IDL.Principal], t.Result_unit),
+    is_admitted: q([IDL.Principal], t.Result_bool),
   } satisfies Record<string, MethodSpec>;
 }
 
 export type ForeverMethods = ReturnType<typeof foreverMethods>;
+
+/** The init (and upgrade) argument: `opt BucketInit`; an empty argument means none. */
+export function foreverInit(IDL: Idl, t: ForeverTypes = foreverTypes(IDL)): IDLNamespace.Type[] {
+  return [IDL.Opt(t.BucketInit)];
+}
 export type ForeverMethodName = keyof ForeverMethods;
 
 /** The `idlFactory` of the interface, as `dfx generate` would export it. */

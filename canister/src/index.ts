@@ -27,7 +27,8 @@ import {
   trap,
   update,
 } from 'azle';
-import { foreverMethods, type ForeverMethodName, type MethodSpec } from './candid';
+import type { BucketInit } from './admission';
+import { foreverInit, foreverMethods, type ForeverMethodName, type MethodSpec } from './candid';
 import { Fail } from './errors';
 import { chunkReceiptEncoder } from './fast-reply';
 import { installFastText } from './fast-text';
@@ -59,6 +60,7 @@ function checkHash(): void {
 }
 
 const M = foreverMethods(IDL);
+const INIT_ARGS = foreverInit(IDL);
 const encodeChunkReceipt = chunkReceiptEncoder(IDL.encode, M.put_chunk.ret);
 const manual = { manual: true } as const;
 const SWEEP_INTERVAL_SECONDS = 60;
@@ -185,21 +187,49 @@ function serve(
   current = undefined;
 }
 
+/**
+ * The init or upgrade argument, `opt BucketInit`: an empty argument (no
+ * Candid at all, or no value) and `null` mean none (a standalone bucket, or
+ * an upgrade that keeps the recorded index). A malformed one traps, so such
+ * an install never happens.
+ */
+function readInitArg(): BucketInit | undefined {
+  const arg = msgArgData();
+  if (arg.length === 0) return undefined;
+  let decoded: unknown[];
+  try {
+    decoded = IDL.decode(INIT_ARGS, arg);
+  } catch (e) {
+    // "DIDL" with no values: no argument.
+    if (arg.length === 6) return undefined;
+    trap(`forever: malformed init argument: ${errText(e)}`);
+  }
+  const v = decoded[0] as [] | [BucketInit] | undefined;
+  return v?.[0];
+}
+
+function configure(): void {
+  const arg = readInitArg();
+  if (arg) svc().configure(arg);
+}
+
 export default class {
-  // No init argument; `manual` so an empty argument (no Candid header) installs too.
-  @init([], manual)
+  // `manual` so an empty argument (no Candid header) installs too: a standalone bucket.
+  @init(INIT_ARGS, manual)
   init(): void {
     checkHash();
     warmReplies();
     svc();
+    configure();
     startTimers();
   }
 
-  @postUpgrade([], manual)
+  @postUpgrade(INIT_ARGS, manual)
   postUpgrade(): void {
     checkHash();
     warmReplies();
     svc();
+    configure();
     startTimers();
   }
 
@@ -366,6 +396,22 @@ export default class {
       undefined,
       readHashPartsArgs,
     );
+  }
+
+  // Admission: the index (or a controller) names the owners this bucket keeps data for.
+  @update(M.admit_owner.args, M.admit_owner.ret, manual)
+  admit_owner(): void {
+    serve('admit_owner', (env, a) => svc().admit_owner(env, a[0]));
+  }
+
+  @update(M.evict_owner.args, M.evict_owner.ret, manual)
+  evict_owner(): void {
+    serve('evict_owner', (env, a) => svc().evict_owner(env, a[0]));
+  }
+
+  @query(M.is_admitted.args, M.is_admitted.ret, manual)
+  is_admitted(): void {
+    serve('is_admitted', (env, a) => svc().is_admitted(env, a[0]));
   }
 
   @query(M.last_call_profile.args, M.last_call_profile.ret, manual)

@@ -40,6 +40,8 @@ export const MAP_IDS = {
   thumbnails: 16,
   /** memoryKey -> u32 position in the owner's memory index (so a deletion finds its slot). */
   memorySeq: 17,
+  /** The index this bucket answers to and the owners it admitted (admission.ts). */
+  admission: 18,
 } as const;
 
 export type TableName = keyof typeof MAP_IDS;

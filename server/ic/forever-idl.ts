@@ -35,6 +35,7 @@ export interface ForeverService {
 export const foreverIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
   const Error = IDL.Variant({
     Internal: IDL.Text,
+    WrongBucket: IDL.Null,
     NotFound: IDL.Null,
     InvalidHash: IDL.Null,
     Unauthorized: IDL.Null,

@@ -11,10 +11,13 @@ import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalIC } from '../../canister/local/index';
 import { buildCanister } from '../../canister/scripts/build';
+import { init as initFactory } from '../../src/declarations/forever/forever.did.js';
 import { actorFor, ok } from './support/actor';
 import { ADMIN, foreverWasm, metadata, newId, principal } from './support/forever';
 
 const MiB = 1024 * 1024;
+/** The server's identity, passed by the index to every bucket it creates. */
+const VERIFIER = principal(4343);
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -23,6 +26,7 @@ const Settings = IDL.Record({
   capacity_bytes: IDL.Nat64,
   bucket_controllers: IDL.Vec(IDL.Principal),
   bucket_cycles: IDL.Nat,
+  presence_verifiers: IDL.Vec(IDL.Principal),
 });
 const IndexError = IDL.Variant({
   Unauthorized: IDL.Null,
@@ -30,6 +34,7 @@ const IndexError = IDL.Variant({
   NoBucketModule: IDL.Null,
   Busy: IDL.Null,
   CreateFailed: IDL.Text,
+  AdmitFailed: IDL.Text,
 });
 const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
 const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
@@ -51,7 +56,7 @@ async function callIndex<T>(ic: LocalIC, id: Principal, caller: Principal, metho
 async function startIndex(capacityUsers: number): Promise<{ ic: LocalIC; index: Principal }> {
   const ic = await LocalIC.create({ clock: 'manual', log: () => undefined });
   const index = await ic.createCanister({ controllers: [ADMIN] });
-  const settings = { capacity_users: capacityUsers, capacity_bytes: 1n << 40n, bucket_controllers: [ADMIN], bucket_cycles: 0n };
+  const settings = { capacity_users: capacityUsers, capacity_bytes: 1n << 40n, bucket_controllers: [ADMIN], bucket_cycles: 0n, presence_verifiers: [VERIFIER] };
   await ic.installCode(index, indexWasm(), { mode: 'install', arg: new Uint8Array(IDL.encode([IDL.Opt(Settings)], [[settings]])), sender: ADMIN });
   return { ic, index };
 }
@@ -138,7 +143,45 @@ describe('forever_index places users in buckets it creates', () => {
     // Each bucket holds only its own users' memories.
     const inA = (await u1.get_memory(m1)) as unknown;
     expect(JSON.stringify(inA, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).toContain('in A');
-    const m4FromA = (await actorFor(ic, assigned[0], users[3]).get_memory(m4)) as unknown;
-    expect(JSON.stringify(m4FromA, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain('in B');
+    // User 4 is not admitted by bucket A: refused there, its own memory included, and nothing changes.
+    expect(await actorFor(ic, assigned[0], users[3]).get_memory(m4)).toEqual({ Err: { WrongBucket: null } });
+    expect(await actorFor(ic, assigned[0], users[3]).upsert_metadata(newId(), { Note: null }, metadata('stray'), `k-${newId()}`)).toEqual({
+      Err: { WrongBucket: null },
+    });
+    expect(await actorFor(ic, assigned[3], users[0]).get_memory(m1)).toEqual({ Err: { WrongBucket: null } });
+    expect(await actorFor(ic, assigned[3], users[0]).list_memories([], [])).toEqual({ Err: { WrongBucket: null } });
+    expect(ok(await u4.list_memories([], [])).items.map((m) => m.id)).toEqual([m4]);
+    // The index admitted them (it answers to the index), and passed the presence verifiers on.
+    expect(ok(await actorFor(ic, assigned[0], index).is_admitted(users[0]))).toBe(true);
+    expect(ok(await actorFor(ic, assigned[0], index).is_admitted(users[3]))).toBe(false);
+    for (const b of [assigned[0], assigned[3]]) {
+      expect(ok(await actorFor(ic, b, ADMIN).get_presence_verifiers()).map((p) => p.toText())).toEqual([VERIFIER.toText()]);
+    }
+    const presence = ok(await actorFor(ic, assigned[3], VERIFIER).verify_presence(users[3], [m4]));
+    expect(presence[0]).toMatchObject({ metadata_present: true });
+  });
+
+  it('an admission the bucket did not confirm is finished by the next assign_bucket', async () => {
+    // Bucket B stops answering to the index: the index is no longer its controller, and B names another index.
+    const b = assigned[3];
+    const wasm = bucketWasm;
+    const initArg = (idx: Principal) => new Uint8Array(IDL.encode(initFactory({ IDL }), [[{ index: [idx], presence_verifiers: [] }]]));
+    await ic.setControllers(b, [ADMIN]);
+    await ic.installCode(b, wasm, { mode: 'upgrade', arg: initArg(principal(999)), sender: ADMIN });
+    const user5 = principal(505);
+    const r = await assign(ic, index, user5);
+    expect(r).toMatchObject({ Err: { AdmitFailed: expect.any(String) } });
+    // Placed but not confirmed: my_bucket does not name it yet, the bucket refuses the user.
+    expect(await callIndex(ic, index, user5, 'my_bucket', [], [], IDL.Opt(IDL.Principal), true)).toEqual([]);
+    expect(await actorFor(ic, b, user5).get_usage()).toEqual({ Err: { WrongBucket: null } });
+    // B answers to the index again: the next assign_bucket admits the user there, without placing it twice.
+    await ic.installCode(b, wasm, { mode: 'upgrade', arg: initArg(index), sender: ADMIN });
+    await ic.setControllers(b, [index, ADMIN]);
+    expect(await assign(ic, index, user5)).toEqual({ Ok: b });
+    expect(ok(await actorFor(ic, b, user5).get_usage()).memories).toBe(0n);
+    const mine = await callIndex<[Principal] | []>(ic, index, user5, 'my_bucket', [], [], IDL.Opt(IDL.Principal), true);
+    expect(mine.map((p) => p.toText())).toEqual([b.toText()]);
+    const list = await callIndex<{ id: Principal; users: number }[]>(ic, index, ADMIN, 'list_buckets', [], [], IDL.Vec(BucketInfo), true);
+    expect(list.map((x) => x.users)).toEqual([3, 2]);
   });
 });

@@ -40,6 +40,12 @@ const buckets = new StableBTreeMap<string, string>(1, text, text);
 const moduleChunks = new StableBTreeMap<number, Uint8Array>(2, u32, raw);
 /** 'settings' | 'module' | 'pending' | 'order' → JSON */
 const meta = new StableBTreeMap<string, string>(3, text, text);
+/**
+ * principal text → bucket id text: assigned, but the bucket has not yet
+ * confirmed admit_owner. The next assign_bucket of that principal finishes
+ * it; until then my_bucket answers none (the bucket would refuse the caller).
+ */
+const unadmitted = new StableBTreeMap<string, string>(4, text, text);
 
 const MAX_CHUNK = 1024 * 1024;
 const MANAGEMENT = Principal.fromText('aaaaa-aa');
@@ -51,8 +57,16 @@ const Settings = IDL.Record({
   bucket_controllers: IDL.Vec(IDL.Principal),
   /** Cycles sent with create_canister (none needed locally). */
   bucket_cycles: IDL.Nat,
+  /** Passed to every bucket the index creates (the server's identity), so verify_presence works there. */
+  presence_verifiers: IDL.Vec(IDL.Principal),
 });
-type Settings = { capacity_users: number; capacity_bytes: bigint; bucket_controllers: Principal[]; bucket_cycles: bigint };
+type Settings = {
+  capacity_users: number;
+  capacity_bytes: bigint;
+  bucket_controllers: Principal[];
+  bucket_cycles: bigint;
+  presence_verifiers: Principal[];
+};
 
 const IndexError = IDL.Variant({
   Unauthorized: IDL.Null,
@@ -60,13 +74,16 @@ const IndexError = IDL.Variant({
   NoBucketModule: IDL.Null,
   Busy: IDL.Null,
   CreateFailed: IDL.Text,
+  /** The bucket did not confirm the caller's admission (stopped, upgrading): ask again. */
+  AdmitFailed: IDL.Text,
 });
 type IndexError =
   | { Unauthorized: null }
   | { InvalidArgument: string }
   | { NoBucketModule: null }
   | { Busy: null }
-  | { CreateFailed: string };
+  | { CreateFailed: string }
+  | { AdmitFailed: string };
 
 const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
 const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
@@ -94,18 +111,26 @@ const InstallChunkedCodeArgs = IDL.Record({
 });
 const CanisterIdRecord = IDL.Record({ canister_id: IDL.Principal });
 
-const EMPTY_ARGS = new Uint8Array([0x44, 0x49, 0x44, 0x4c, 0, 0]);
+// The bucket's init argument (canister/src/candid.ts `BucketInit`): the index it answers to and the presence verifiers.
+const BucketInit = IDL.Record({ index: IDL.Opt(IDL.Principal), presence_verifiers: IDL.Vec(IDL.Principal) });
+const BucketUnitResult = IDL.Variant({ Ok: IDL.Null, Err: IDL.Reserved });
+
+function bucketInitArg(s: Settings): Uint8Array {
+  return new Uint8Array(IDL.encode([IDL.Opt(BucketInit)], [[{ index: [canisterSelf()], presence_verifiers: s.presence_verifiers }]]));
+}
 
 function settings(): Settings {
   const s = JSON.parse(meta.get('settings') ?? 'null') as
-    | { capacity_users: number; capacity_bytes: string; bucket_controllers: string[]; bucket_cycles: string }
+    | { capacity_users: number; capacity_bytes: string; bucket_controllers: string[]; bucket_cycles: string; presence_verifiers?: string[] }
     | null;
-  if (!s) return { capacity_users: 1000, capacity_bytes: 100n * 1024n ** 3n, bucket_controllers: [], bucket_cycles: 0n };
+  if (!s) return { capacity_users: 1000, capacity_bytes: 100n * 1024n ** 3n, bucket_controllers: [], bucket_cycles: 0n, presence_verifiers: [] };
   return {
     capacity_users: s.capacity_users,
     capacity_bytes: BigInt(s.capacity_bytes),
     bucket_controllers: s.bucket_controllers.map((p) => Principal.fromText(p)),
     bucket_cycles: BigInt(s.bucket_cycles),
+    // Settings stored before presence verifiers existed have none.
+    presence_verifiers: (s.presence_verifiers ?? []).map((p) => Principal.fromText(p)),
   };
 }
 
@@ -117,6 +142,7 @@ function saveSettings(s: Settings): void {
       capacity_bytes: s.capacity_bytes.toString(),
       bucket_controllers: s.bucket_controllers.map((p) => p.toText()),
       bucket_cycles: s.bucket_cycles.toString(),
+      presence_verifiers: s.presence_verifiers.map((p) => p.toText()),
     }),
   );
 }
@@ -203,6 +229,8 @@ export default class {
     try {
       requireController();
       if (s.capacity_users < 1) throw new Refused({ InvalidArgument: 'capacity_users is at least 1' });
+      if (s.presence_verifiers.length > 32) throw new Refused({ InvalidArgument: 'at most 32 presence verifiers' });
+      if (s.presence_verifiers.some((p) => p.isAnonymous())) throw new Refused({ InvalidArgument: 'the anonymous principal cannot be a presence verifier' });
       saveSettings(s);
       return { Ok: null };
     } catch (e) {
@@ -214,8 +242,9 @@ export default class {
   /** The caller's bucket, if it has one. */
   @query([], IDL.Opt(IDL.Principal))
   my_bucket(): [Principal] | [] {
-    const b = assignments.get(msgCaller().toText());
-    return b === undefined ? [] : [Principal.fromText(b)];
+    const key = msgCaller().toText();
+    const b = assignments.get(key);
+    return b === undefined || unadmitted.containsKey(key) ? [] : [Principal.fromText(b)];
   }
 
   /** The caller's bucket, assigning one (and creating a bucket) if it has none. */
@@ -225,7 +254,7 @@ export default class {
     if (caller.isAnonymous()) return { Err: { Unauthorized: null } };
     const key = caller.toText();
     const existing = assignments.get(key);
-    if (existing !== undefined) return { Ok: Principal.fromText(existing) };
+    if (existing !== undefined) return admitted(caller, existing);
     const s = settings();
     let target = bucketWithRoom(bucketRecords(), { users: s.capacity_users, bytes: s.capacity_bytes });
     if (!target) {
@@ -240,12 +269,14 @@ export default class {
       }
       // Another newcomer may have been placed while this one waited.
       const again = assignments.get(key);
-      if (again !== undefined) return { Ok: Principal.fromText(again) };
+      if (again !== undefined) return admitted(caller, again);
       target = bucketRecords().find((b) => b.id === target!.id)!;
     }
+    // Recorded before the bucket is asked: a failed admit_owner is finished by the next assign_bucket.
     assignments.insert(key, target.id);
+    unadmitted.insert(key, target.id);
     saveBucket({ ...target, users: target.users + 1 });
-    return { Ok: Principal.fromText(target.id) };
+    return admitted(caller, target.id);
   }
 
   /** Controller-only: every bucket with its user count. */
@@ -254,6 +285,28 @@ export default class {
     if (!isController(msgCaller())) return [];
     return bucketRecords().map((b) => ({ id: Principal.fromText(b.id), users: b.users, bytes: b.bytes }));
   }
+}
+
+/**
+ * The caller's assignment once its bucket has admitted it: admit_owner on
+ * the bucket (idempotent there) while the assignment is still unconfirmed.
+ */
+async function admitted(caller: Principal, bucket: string): Promise<{ Ok: Principal } | { Err: IndexError }> {
+  const key = caller.toText();
+  if (!unadmitted.containsKey(key)) return { Ok: Principal.fromText(bucket) };
+  try {
+    const r = await call<[Principal], { Ok: null } | { Err: unknown }>(Principal.fromText(bucket), 'admit_owner', {
+      paramIdlTypes: [IDL.Principal],
+      returnIdlType: BucketUnitResult,
+      args: [caller],
+    });
+    if ('Err' in r) return { Err: { AdmitFailed: `the bucket refused: ${JSON.stringify(r.Err)}` } };
+  } catch (e) {
+    return { Err: { AdmitFailed: describe(e) } };
+  }
+  // A move may have switched the assignment meanwhile: only the confirmed one is cleared.
+  if (unadmitted.get(key) === bucket) unadmitted.remove(key);
+  return { Ok: Principal.fromText(bucket) };
 }
 
 function describe(e: unknown): string {
@@ -315,7 +368,7 @@ async function createBucket(s: Settings): Promise<BucketRecord> {
         store_canister: [],
         chunk_hashes_list: hashes,
         wasm_module_hash: hexToBytes(module.sha256),
-        arg: EMPTY_ARGS,
+        arg: bucketInitArg(s),
         sender_canister_version: [],
       },
     ],

@@ -9,6 +9,7 @@ export type MemoryType = { 'Note' : null } |
   { 'Audio' : null } |
   { 'Video' : null };
 export type Error = { 'Internal' : string } |
+  { 'WrongBucket' : null } |
   { 'NotFound' : null } |
   { 'InvalidHash' : null } |
   { 'Unauthorized' : null } |
@@ -169,6 +170,10 @@ export interface HashProgress {
   'state' : Uint8Array | number[],
   'digest' : Uint8Array | number[],
 }
+export interface BucketInit {
+  'presence_verifiers' : Array<Principal>,
+  'index' : [] | [Principal],
+}
 export type Result_upsert = { 'Ok' : UpsertResult } |
   { 'Err' : Error };
 export type Result_memory = { 'Ok' : Memory } |
@@ -219,6 +224,8 @@ export type Result_Thumbnail = { 'Ok' : [] | [Thumbnail] } |
   { 'Err' : Error };
 export type Result_hash = { 'Ok' : HashProgress } |
   { 'Err' : Error };
+export type Result_bool = { 'Ok' : boolean } |
+  { 'Err' : Error };
 export interface _SERVICE {
   'upsert_metadata' : ActorMethod<[string, MemoryType, MemoryMetadata, string], Result_upsert>,
   'get_memory' : ActorMethod<[string], Result_memory>,
@@ -251,6 +258,9 @@ export interface _SERVICE {
   'check_invariants' : ActorMethod<[], Result_invariants>,
   'last_call_profile' : ActorMethod<[], Result_profile>,
   'sha256_parts' : ActorMethod<[[] | [Uint8Array | number[]], Array<Uint8Array | number[]>], Result_hash>,
+  'admit_owner' : ActorMethod<[Principal], Result_unit>,
+  'evict_owner' : ActorMethod<[Principal], Result_unit>,
+  'is_admitted' : ActorMethod<[Principal], Result_bool>,
 }
 export declare const idlFactory: IDL.InterfaceFactory;
 export declare const init: (args: { IDL: typeof IDL }) => IDL.Type[];

@@ -52,11 +52,12 @@ export interface Forever {
   close(): Promise<void>;
 }
 
-export async function startForever(opts: { dataDir?: string } = {}): Promise<Forever> {
+/** `arg`: the Candid init argument (`opt BucketInit`); none installs a standalone bucket. */
+export async function startForever(opts: { dataDir?: string; arg?: Uint8Array } = {}): Promise<Forever> {
   const ic = await LocalIC.create({ clock: 'manual', dataDir: opts.dataDir });
   const canisterId = await ic.createCanister({ controllers: [ADMIN] });
   const wasm = foreverWasm();
-  await ic.installCode(canisterId, wasm, { mode: 'install', sender: ADMIN });
+  await ic.installCode(canisterId, wasm, { mode: 'install', sender: ADMIN, ...(opts.arg ? { arg: opts.arg } : {}) });
   return {
     ic,
     canisterId,

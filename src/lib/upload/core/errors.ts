@@ -97,6 +97,8 @@ const CANISTER_CATEGORY: Record<CanisterErrorCode, ClassifiedError['category'] |
   UploadExpired: 'transient',
   // Internal canister trouble (e.g. an instruction limit hit by load); worth another try.
   Internal: 'transient',
+  // This bucket does not keep the caller's data: the client re-asks the index for its bucket, then retries.
+  WrongBucket: 'transient',
 };
 
 // IC reject codes (interface spec, "Reject codes").
