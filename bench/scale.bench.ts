@@ -10,9 +10,10 @@
 //    split over two buckets, in the same run; the aggregate MB/s ratio
 //    (two buckets / one) would approach the machine's core count if buckets
 //    executed in parallel (the local IC executes updates on one thread).
-// 3. The index canister: instructions of a lookup (`my_bucket`, query) and
-//    of `assign_bucket` for a user who has a bucket, after it placed 4 users
-//    in 2 buckets it created.
+// 3. The index canister: instructions of a lookup (`my_bucket`,
+//    `my_bucket_certified` with its witness, the server's `lookup_bucket`,
+//    queries) and of `assign_bucket` for a user who has a bucket, after it
+//    placed 4 users in 2 buckets it created.
 import { cpus } from 'node:os';
 import { v7 as uuidv7 } from 'uuid';
 import { LocalIC } from '../canister/local/index.js';
@@ -137,16 +138,25 @@ export default async function bench(): Promise<void> {
   console.log(`| 2 | ${two.toFixed(2)} |`);
   console.log(`\n2 buckets / 1 bucket: ${(two / one).toFixed(2)}× (cores: ${cpus().length})`);
   const lookups = await indexLookups();
-  console.log(`\nindex: my_bucket (query) ${lookups.query.toLocaleString('en-US')} instructions per lookup; assign_bucket of an assigned user (update) ${lookups.update.toLocaleString('en-US')}`);
+  const n = (x: bigint) => x.toLocaleString('en-US');
+  console.log(
+    `\nindex: instructions per lookup: my_bucket (query) ${n(lookups.query)}; my_bucket_certified (query, with witness) ${n(lookups.certified)}; lookup_bucket (query) ${n(lookups.lookup)}; assign_bucket of an assigned user (update) ${n(lookups.update)}`,
+  );
 }
 
-async function indexLookups(): Promise<{ query: bigint; update: bigint }> {
+export async function indexLookups(): Promise<{ query: bigint; certified: bigint; lookup: bigint; update: bigint }> {
   const admin = principal(1_000_000);
   const ic = await LocalIC.create({ clock: 'manual', log: () => undefined });
   try {
     const index = await ic.createCanister({ controllers: [admin] });
-    const Settings = IDL.Record({ capacity_users: IDL.Nat32, capacity_bytes: IDL.Nat64, bucket_controllers: IDL.Vec(IDL.Principal), bucket_cycles: IDL.Nat });
-    const settings = { capacity_users: 3, capacity_bytes: 1n << 40n, bucket_controllers: [admin], bucket_cycles: 0n };
+    const Settings = IDL.Record({
+      capacity_users: IDL.Nat32,
+      capacity_bytes: IDL.Nat64,
+      bucket_controllers: IDL.Vec(IDL.Principal),
+      bucket_cycles: IDL.Nat,
+      presence_verifiers: IDL.Vec(IDL.Principal),
+    });
+    const settings = { capacity_users: 3, capacity_bytes: 1n << 40n, bucket_controllers: [admin], bucket_cycles: 0n, presence_verifiers: [] };
     const wasm = new Uint8Array(readFileSync(buildCanister('forever_index')));
     await ic.installCode(index, wasm, { mode: 'install', arg: new Uint8Array(IDL.encode([IDL.Opt(Settings)], [[settings]])), sender: admin });
     const bucketWasm = foreverWasm();
@@ -158,13 +168,18 @@ async function indexLookups(): Promise<{ query: bigint; update: bigint }> {
     await ic.update(index, 'set_bucket_module', enc([IDL.Nat32, IDL.Vec(IDL.Nat8)], [count, sha256(bucketWasm)]), { caller: admin });
     for (let u = 0; u < 4; u++) await ic.update(index, 'assign_bucket', enc([], []), { caller: principal(300 + u) });
     const q: bigint[] = [];
+    const cq: bigint[] = [];
+    const lq: bigint[] = [];
     const up: bigint[] = [];
     for (let i = 0; i < 10; i++) {
-      q.push((await ic.query(index, 'my_bucket', enc([], []), { caller: principal(300 + (i % 4)) })).instructions);
-      up.push((await ic.update(index, 'assign_bucket', enc([], []), { caller: principal(300 + (i % 4)) })).instructions);
+      const caller = principal(300 + (i % 4));
+      q.push((await ic.query(index, 'my_bucket', enc([], []), { caller })).instructions);
+      cq.push((await ic.query(index, 'my_bucket_certified', enc([], []), { caller })).instructions);
+      lq.push((await ic.query(index, 'lookup_bucket', enc([IDL.Principal], [caller]), { caller: admin })).instructions);
+      up.push((await ic.update(index, 'assign_bucket', enc([], []), { caller })).instructions);
     }
     const med = (xs: bigint[]) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[xs.length >> 1];
-    return { query: med(q), update: med(up) };
+    return { query: med(q), certified: med(cq), lookup: med(lq), update: med(up) };
   } finally {
     await ic.close();
   }

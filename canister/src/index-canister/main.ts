@@ -8,19 +8,33 @@
 // State is in stable maps, so it survives upgrades. A bucket being created
 // is recorded as pending as soon as create_canister answered, so a failed
 // install is resumed with the same canister instead of leaking it.
+//
+// Also: the bucket admits the user (admit_owner) before assign_bucket
+// answers; the assignments are certified (assignment-tree.ts) for
+// my_bucket_certified; a timer learns each bucket's stored bytes so the
+// byte capacity places users; and a controller rolls a new bucket module out
+// to every bucket in batches (rollout.ts), resumable from stable memory.
 import {
   call,
   canisterSelf,
+  certifiedDataSet,
+  dataCertificate,
   IDL,
   init,
   isController,
   msgCaller,
+  postUpgrade,
   Principal,
   query,
+  setTimer,
+  setTimerInterval,
   StableBTreeMap,
   update,
 } from 'azle';
+import { decodeGroup, encodeGroup, rootHash, setEntry, type TreeStore, witness } from './assignment-tree';
+import { encodeCbor } from './hash-tree';
 import { bucketWithRoom, type BucketRecord } from './placement';
+import { afterBatch, nextBatch, type Rollout, startRollout } from './rollout';
 
 const text = {
   toBytes: (s: string): Uint8Array => new TextEncoder().encode(s),
@@ -46,6 +60,42 @@ const meta = new StableBTreeMap<string, string>(3, text, text);
  * it; until then my_bucket answers none (the bucket would refuse the caller).
  */
 const unadmitted = new StableBTreeMap<string, string>(4, text, text);
+/** The certified assignment tree (assignment-tree.ts): group → entries, fork node → hash. */
+const treeGroups = new StableBTreeMap<number, Uint8Array>(5, u32, raw);
+const treeNodes = new StableBTreeMap<number, Uint8Array>(6, u32, raw);
+
+const treeStore: TreeStore = {
+  getGroup: (g) => decodeGroup(treeGroups.get(g)),
+  setGroup: (g, entries) => {
+    if (entries.length) treeGroups.insert(g, encodeGroup(entries));
+    else treeGroups.remove(g);
+  },
+  getNode: (n) => treeNodes.get(n),
+  setNode: (n, h) => {
+    if (h) treeNodes.insert(n, h);
+    else treeNodes.remove(n);
+  },
+};
+
+/**
+ * The one place an admitted assignment changes: the map my_bucket reads and
+ * the certified tree (its root is the certified data). `bucket` undefined
+ * removes it. (A move switches a user with this, after the copy.)
+ */
+function certifyAssignment(user: Principal, bucket: string | undefined): void {
+  certifiedDataSet(setEntry(treeStore, user.toUint8Array(), bucket === undefined ? undefined : Principal.fromText(bucket).toUint8Array()));
+}
+
+/** An index upgraded from a version without the tree builds it once from the admitted assignments. */
+function ensureTree(): void {
+  if (meta.get('tree') !== 'v1') {
+    for (const [user, bucket] of assignments.items()) {
+      if (!unadmitted.containsKey(user)) setEntry(treeStore, Principal.fromText(user).toUint8Array(), Principal.fromText(bucket).toUint8Array());
+    }
+    meta.insert('tree', 'v1');
+  }
+  certifiedDataSet(rootHash(treeStore));
+}
 
 const MAX_CHUNK = 1024 * 1024;
 const MANAGEMENT = Principal.fromText('aaaaa-aa');
@@ -86,6 +136,24 @@ type IndexError =
   | { AdmitFailed: string };
 
 const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
+const CertifiedBucket = IDL.Record({ bucket: IDL.Opt(IDL.Principal), certificate: IDL.Vec(IDL.Nat8), tree: IDL.Vec(IDL.Nat8) });
+const UpgradeState = IDL.Variant({ Running: IDL.Null, Done: IDL.Null, Failed: IDL.Record({ bucket: IDL.Principal, reason: IDL.Text }) });
+const UpgradeStatus = IDL.Record({
+  module_sha256: IDL.Vec(IDL.Nat8),
+  batch_size: IDL.Nat32,
+  /** Buckets running the module. */
+  upgraded: IDL.Nat32,
+  total: IDL.Nat32,
+  state: UpgradeState,
+});
+type UpgradeStatus = {
+  module_sha256: Uint8Array;
+  batch_size: number;
+  upgraded: number;
+  total: number;
+  state: { Running: null } | { Done: null } | { Failed: { bucket: Principal; reason: string } };
+};
+const UpgradeResult = IDL.Variant({ Ok: UpgradeStatus, Err: IndexError });
 const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
 const BucketInfo = IDL.Record({ id: IDL.Principal, users: IDL.Nat32, bytes: IDL.Nat64 });
 
@@ -110,6 +178,8 @@ const InstallChunkedCodeArgs = IDL.Record({
   sender_canister_version: IDL.Opt(IDL.Nat64),
 });
 const CanisterIdRecord = IDL.Record({ canister_id: IDL.Principal });
+// The bucket's get_stats answer, as far as the index reads it (Candid ignores the other fields).
+const BucketStatsResult = IDL.Variant({ Ok: IDL.Record({ stored_bytes: IDL.Nat64 }), Err: IDL.Reserved });
 
 // The bucket's init argument (canister/src/candid.ts `BucketInit`): the index it answers to and the presence verifiers.
 const BucketInit = IDL.Record({ index: IDL.Opt(IDL.Principal), presence_verifiers: IDL.Vec(IDL.Principal) });
@@ -147,16 +217,23 @@ function saveSettings(s: Settings): void {
   );
 }
 
-function bucketRecords(): BucketRecord[] {
-  const order = JSON.parse(meta.get('order') ?? '[]') as string[];
-  return order.map((id) => {
-    const r = JSON.parse(buckets.get(id) ?? '{"users":0,"bytes":"0"}') as { users: number; bytes: string };
-    return { id, users: r.users, bytes: BigInt(r.bytes) };
-  });
+interface StoredBucket extends BucketRecord {
+  /** SHA-256 (hex) of the module the index last installed there. */
+  module?: string;
 }
 
-function saveBucket(b: BucketRecord): void {
-  buckets.insert(b.id, JSON.stringify({ users: b.users, bytes: b.bytes.toString() }));
+function bucketRecord(id: string): StoredBucket {
+  const r = JSON.parse(buckets.get(id) ?? '{"users":0,"bytes":"0"}') as { users: number; bytes: string; module?: string };
+  return { id, users: r.users, bytes: BigInt(r.bytes), module: r.module };
+}
+
+function bucketRecords(): StoredBucket[] {
+  const order = JSON.parse(meta.get('order') ?? '[]') as string[];
+  return order.map(bucketRecord);
+}
+
+function saveBucket(b: StoredBucket): void {
+  buckets.insert(b.id, JSON.stringify({ users: b.users, bytes: b.bytes.toString(), module: b.module }));
 }
 
 function requireController(): void {
@@ -184,10 +261,31 @@ function bytesToHex(b: Uint8Array): string {
 /** Only one bucket creation at a time: concurrent newcomers are told to retry. */
 let creating = false;
 
+/** How often the index asks every bucket for its stored bytes. */
+const BYTES_INTERVAL_SECONDS = 60;
+/** Pause between two batches of a rolling upgrade (buckets come back before the next ones stop). */
+const BATCH_PAUSE_SECONDS = 1;
+
+function startTimers(): void {
+  setTimerInterval(BYTES_INTERVAL_SECONDS, refreshBytes);
+  const r = rollout();
+  if (r?.state === 'running') setTimer(0, rolloutStep);
+}
+
 export default class {
   @init([IDL.Opt(Settings)])
   init(s: [] | [Settings]): void {
     if (s[0]) saveSettings(s[0]);
+    ensureTree();
+    startTimers();
+  }
+
+  /** Timers do not survive an upgrade: the byte refresh and a running rollout start again. Settings given replace the stored ones. */
+  @postUpgrade([IDL.Opt(Settings)])
+  postUpgrade(s: [] | [Settings]): void {
+    if (s[0]) saveSettings(s[0]);
+    ensureTree();
+    startTimers();
   }
 
   /** Controller-only: one chunk (at most 1 MiB) of the bucket module, by index. */
@@ -247,11 +345,91 @@ export default class {
     return b === undefined || unadmitted.containsKey(key) ? [] : [Principal.fromText(b)];
   }
 
+  /**
+   * The caller's bucket, certified: `tree` (CBOR) is a witness of the
+   * index's assignment tree whose root hash is the certified data in
+   * `certificate`; the path ["bucket", caller principal bytes] leads to a leaf
+   * holding the bucket's principal bytes (not found: no bucket yet).
+   * `certificate` is empty when the call is not a query (no certificate there).
+   */
+  @query([], CertifiedBucket)
+  my_bucket_certified(): { bucket: [Principal] | []; certificate: Uint8Array; tree: Uint8Array } {
+    const caller = msgCaller();
+    const bytes = caller.toUint8Array();
+    if (bytes.length < 2) return { bucket: [], certificate: dataCertificate() ?? new Uint8Array(0), tree: encodeCbor(witness(treeStore, new Uint8Array([0, 0])).tree) };
+    const w = witness(treeStore, bytes);
+    return {
+      bucket: w.bucket ? [Principal.fromUint8Array(w.bucket)] : [],
+      certificate: dataCertificate() ?? new Uint8Array(0),
+      tree: encodeCbor(w.tree),
+    };
+  }
+
+  /**
+   * A principal's bucket, for the server (a presence verifier) and the
+   * controllers; a principal may ask about itself. Anyone else gets none:
+   * who uses the product is not public.
+   */
+  @query([IDL.Principal], IDL.Opt(IDL.Principal))
+  lookup_bucket(user: Principal): [Principal] | [] {
+    const caller = msgCaller();
+    const allowed =
+      caller.toText() === user.toText() || isController(caller) || settings().presence_verifiers.some((v) => v.toText() === caller.toText());
+    if (!allowed) return [];
+    const key = user.toText();
+    const b = assignments.get(key);
+    return b === undefined || unadmitted.containsKey(key) ? [] : [Principal.fromText(b)];
+  }
+
+  /**
+   * Controller-only: upgrade every bucket to the bucket module the index
+   * holds (set_bucket_module), `batch_size` buckets at a time: stop,
+   * install_chunked_code (upgrade), start. Runs on timers; progress is in
+   * stable memory, so it resumes after an index upgrade, and calling this
+   * again after a failure goes on from the bucket that failed. A failed
+   * bucket upgrade stops the rollout; that bucket keeps its old module and
+   * runs, the buckets after it are not touched.
+   */
+  @update([IDL.Nat32], UpgradeResult)
+  upgrade_buckets(batchSize: number): { Ok: UpgradeStatus } | { Err: IndexError } {
+    try {
+      requireController();
+      if (batchSize < 1 || batchSize > 100) throw new Refused({ InvalidArgument: 'batch_size is 1 to 100' });
+      const module = currentModule();
+      if (!module) throw new Refused({ NoBucketModule: null });
+      const r = startRollout(rollout(), module.sha256, batchSize);
+      saveRollout(r);
+      if (!stepping) setTimer(0, rolloutStep);
+      return { Ok: status(r) };
+    } catch (e) {
+      if (e instanceof Refused) return { Err: e.error };
+      throw e;
+    }
+  }
+
+  /** Controller-only: the last rollout's progress. */
+  @query([], IDL.Opt(UpgradeStatus))
+  bucket_upgrade_status(): [UpgradeStatus] | [] {
+    if (!isController(msgCaller())) return [];
+    const r = rollout();
+    return r ? [status(r)] : [];
+  }
+
+  /** Controller-only: ask every bucket for its stored bytes now (the timer does so every minute). */
+  @update([], UnitResult)
+  async refresh_bucket_bytes(): Promise<{ Ok: null } | { Err: IndexError }> {
+    if (!isController(msgCaller())) return { Err: { Unauthorized: null } };
+    await refreshBytes();
+    return { Ok: null };
+  }
+
   /** The caller's bucket, assigning one (and creating a bucket) if it has none. */
   @update([], PrincipalResult)
   async assign_bucket(): Promise<{ Ok: Principal } | { Err: IndexError }> {
     const caller = msgCaller();
     if (caller.isAnonymous()) return { Err: { Unauthorized: null } };
+    // Only the anonymous principal and the management canister are shorter; neither owns data.
+    if (caller.toUint8Array().length < 2) return { Err: { Unauthorized: null } };
     const key = caller.toText();
     const existing = assignments.get(key);
     if (existing !== undefined) return admitted(caller, existing);
@@ -305,8 +483,151 @@ async function admitted(caller: Principal, bucket: string): Promise<{ Ok: Princi
     return { Err: { AdmitFailed: describe(e) } };
   }
   // A move may have switched the assignment meanwhile: only the confirmed one is cleared.
-  if (unadmitted.get(key) === bucket) unadmitted.remove(key);
+  if (unadmitted.get(key) === bucket) {
+    unadmitted.remove(key);
+    certifyAssignment(caller, bucket);
+  }
   return { Ok: Principal.fromText(bucket) };
+}
+
+// ------------------------------------------------------- bytes per bucket
+
+let refreshing = false;
+
+/** Asks every bucket (the index is a controller: get_stats) for its stored bytes, 10 at a time. */
+async function refreshBytes(): Promise<void> {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const ids = bucketRecords().map((b) => b.id);
+    for (let i = 0; i < ids.length; i += 10) {
+      await Promise.all(
+        ids.slice(i, i + 10).map(async (id) => {
+          try {
+            const r = await call<[], { Ok: { stored_bytes: bigint } } | { Err: unknown }>(Principal.fromText(id), 'get_stats', {
+              returnIdlType: BucketStatsResult,
+            });
+            // Re-read: assignments may have changed the record while the call was out.
+            if ('Ok' in r) saveBucket({ ...bucketRecord(id), bytes: r.Ok.stored_bytes });
+          } catch {
+            // A stopped or upgrading bucket keeps its last figure until the next round.
+          }
+        }),
+      );
+    }
+  } finally {
+    refreshing = false;
+  }
+}
+
+// --------------------------------------------------------- rolling upgrade
+
+function currentModule(): { count: number; sha256: string } | null {
+  return JSON.parse(meta.get('module') ?? 'null') as { count: number; sha256: string } | null;
+}
+
+function rollout(): Rollout | undefined {
+  const r = meta.get('rollout');
+  return r === undefined ? undefined : (JSON.parse(r) as Rollout);
+}
+
+function saveRollout(r: Rollout): void {
+  meta.insert('rollout', JSON.stringify(r));
+}
+
+function status(r: Rollout): UpgradeStatus {
+  const all = bucketRecords();
+  return {
+    module_sha256: hexToBytes(r.sha256),
+    batch_size: r.batchSize,
+    upgraded: all.filter((b) => b.module === r.sha256).length,
+    total: all.length,
+    state:
+      r.state === 'running'
+        ? { Running: null }
+        : r.state === 'done'
+          ? { Done: null }
+          : { Failed: { bucket: Principal.fromText(r.failed!.bucket), reason: r.failed!.reason } },
+  };
+}
+
+/** Heap only: one batch at a time (an upgrade of the index restarts it from the record). */
+let stepping = false;
+
+async function rolloutStep(): Promise<void> {
+  const r = rollout();
+  if (!r || r.state !== 'running' || stepping) return;
+  const module = currentModule();
+  if (!module || module.sha256 !== r.sha256) {
+    // The module was replaced mid-rollout: stop; upgrade_buckets starts the new one.
+    saveRollout({ ...r, state: 'failed', failed: { bucket: canisterSelf().toText(), reason: 'the bucket module changed during the rollout' } });
+    return;
+  }
+  stepping = true;
+  let after: Rollout;
+  try {
+    const order = bucketRecords();
+    const batch = nextBatch(r, order);
+    const results = await Promise.all(batch.map((b) => upgradeBucket(b.id, module)));
+    const failures = results.flatMap((reason, i) => (reason === undefined ? [] : [{ bucket: batch[i].id, reason }]));
+    after = afterBatch(r, order.length, failures);
+    // A rollout replaced by upgrade_buckets meanwhile (another batch size) keeps its own record.
+    const now = rollout();
+    if (now && now.sha256 === r.sha256 && now.next === r.next) saveRollout({ ...after, batchSize: now.batchSize });
+  } finally {
+    stepping = false;
+  }
+  if (after.state === 'running') setTimer(BATCH_PAUSE_SECONDS, rolloutStep);
+}
+
+/**
+ * One bucket: stop, upload the module's chunks to its chunk store,
+ * install_chunked_code (upgrade), start, clear the chunk store. Undefined
+ * when it runs the new module; otherwise why not (it was started again on
+ * its old module: a trapping post_upgrade leaves the old one installed).
+ * Every step may be repeated, so a step interrupted by an index upgrade is
+ * simply done again.
+ */
+async function upgradeBucket(id: string, module: { count: number; sha256: string }): Promise<string | undefined> {
+  const bucket = Principal.fromText(id);
+  const target = { paramIdlTypes: [CanisterIdRecord], args: [{ canister_id: bucket }] };
+  let failure: string | undefined;
+  try {
+    await call(MANAGEMENT, 'stop_canister', target);
+    const hashes: { hash: Uint8Array }[] = [];
+    for (let i = 0; i < module.count; i++) {
+      const r = await call<[unknown], { hash: Uint8Array }>(MANAGEMENT, 'upload_chunk', {
+        paramIdlTypes: [UploadChunkArgs],
+        returnIdlType: ChunkHash,
+        args: [{ canister_id: bucket, chunk: moduleChunks.get(i)! }],
+      });
+      hashes.push({ hash: r.hash });
+    }
+    await call(MANAGEMENT, 'install_chunked_code', {
+      paramIdlTypes: [InstallChunkedCodeArgs],
+      args: [
+        {
+          mode: { upgrade: [] },
+          target_canister: bucket,
+          store_canister: [],
+          chunk_hashes_list: hashes,
+          wasm_module_hash: hexToBytes(module.sha256),
+          arg: bucketInitArg(settings()),
+          sender_canister_version: [],
+        },
+      ],
+    });
+    saveBucket({ ...bucketRecord(id), module: module.sha256 });
+  } catch (e) {
+    failure = describe(e);
+  }
+  try {
+    await call(MANAGEMENT, 'start_canister', target);
+    await call(MANAGEMENT, 'clear_chunk_store', target);
+  } catch (e) {
+    failure ??= `restarting: ${describe(e)}`;
+  }
+  return failure;
 }
 
 function describe(e: unknown): string {
@@ -321,7 +642,7 @@ function describe(e: unknown): string {
  * clear the chunk store; then the bucket is listed. A canister created by an
  * attempt that failed later is reused by the next attempt.
  */
-async function createBucket(s: Settings): Promise<BucketRecord> {
+async function createBucket(s: Settings): Promise<StoredBucket> {
   const module = JSON.parse(meta.get('module') ?? 'null') as { count: number; sha256: string } | null;
   if (!module) throw new Refused({ NoBucketModule: null });
   let pending = meta.get('pending');
@@ -374,7 +695,7 @@ async function createBucket(s: Settings): Promise<BucketRecord> {
     ],
   });
   await call(MANAGEMENT, 'clear_chunk_store', { paramIdlTypes: [CanisterIdRecord], args: [{ canister_id: bucket }] });
-  const record: BucketRecord = { id: pending, users: 0, bytes: 0n };
+  const record: StoredBucket = { id: pending, users: 0, bytes: 0n, module: module.sha256 };
   saveBucket(record);
   const order = JSON.parse(meta.get('order') ?? '[]') as string[];
   meta.insert('order', JSON.stringify([...order, pending]));
