@@ -22,7 +22,7 @@ interface IndexAdmin {
 }
 
 const idl: IDL.InterfaceFactory = ({ IDL }) => {
-  const IndexError = IDL.Variant({ Unauthorized: IDL.Null, InvalidArgument: IDL.Text, NoBucketModule: IDL.Null, Busy: IDL.Null, CreateFailed: IDL.Text });
+  const IndexError = IDL.Variant({ Unauthorized: IDL.Null, InvalidArgument: IDL.Text, NoBucketModule: IDL.Null, Busy: IDL.Null, CreateFailed: IDL.Text, AdmitFailed: IDL.Text });
   const Unit = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
   return IDL.Service({
     upload_bucket_module_chunk: IDL.Func([IDL.Nat32, IDL.Vec(IDL.Nat8)], [Unit], []),

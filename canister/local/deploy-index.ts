@@ -5,7 +5,9 @@
 // changed, and the index's settings (bucket capacity, the deployer as
 // bucket controller, the presence verifiers every bucket gets). The index
 // creates buckets itself, through the management canister, as users arrive.
-// Buckets that exist already are upgraded to a new module.
+// Buckets that exist already are upgraded to a new module by the index's
+// rolling upgrade (`upgrade_buckets`: batches, resumable, stops at a failed
+// bucket), which runs on the index's timers while the app serves.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,9 +45,20 @@ const IndexError = IDL.Variant({
   NoBucketModule: IDL.Null,
   Busy: IDL.Null,
   CreateFailed: IDL.Text,
+  AdmitFailed: IDL.Text,
 });
 const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
 const BucketInfo = IDL.Record({ id: IDL.Principal, users: IDL.Nat32, bytes: IDL.Nat64 });
+const UpgradeStatus = IDL.Record({
+  total: IDL.Nat32,
+  batch_size: IDL.Nat32,
+  upgraded: IDL.Nat32,
+  state: IDL.Variant({ Failed: IDL.Record({ bucket: IDL.Principal, reason: IDL.Text }), Done: IDL.Null, Running: IDL.Null }),
+  module_sha256: IDL.Vec(IDL.Nat8),
+});
+export type UpgradeStatus = { total: number; batch_size: number; upgraded: number; state: { Failed: { bucket: Principal; reason: string } } | { Done: null } | { Running: null } };
+/** Buckets upgraded at a time by the rolling upgrade. */
+export const UPGRADE_BATCH = 4;
 
 type Unit = { Ok: null } | { Err: Record<string, unknown> };
 
@@ -65,6 +78,8 @@ export interface IndexDeployResult {
   bucketModule: 'uploaded' | 'unchanged';
   bucketModuleHash: string;
   buckets: Principal[];
+  /** The rolling upgrade started for buckets on an older module (null: none needed). */
+  upgrade: UpgradeStatus | null;
 }
 
 async function update<T>(ic: LocalIC, id: Principal, caller: Principal, method: string, types: IDL.Type[], args: unknown[], ret: IDL.Type): Promise<T> {
@@ -83,6 +98,13 @@ function readRecorded(dataDir: string): { index: string; sha256: string } | null
   } catch {
     return null;
   }
+}
+
+export async function upgradeStatus(ic: LocalIC, indexId: Principal, controller: Principal): Promise<UpgradeStatus | null> {
+  const r = await ic.query(indexId, 'bucket_upgrade_status', new Uint8Array(IDL.encode([], [])), { caller: controller });
+  if (r.status !== 'replied') throw new Error(`bucket_upgrade_status: ${r.rejectMessage}`);
+  const v = IDL.decode([IDL.Opt(UpgradeStatus)], r.reply)[0] as unknown as [] | [UpgradeStatus];
+  return v[0] ?? null;
 }
 
 export async function listBuckets(ic: LocalIC, indexId: Principal, controller: Principal): Promise<{ id: Principal; users: number; bytes: bigint }[]> {
@@ -133,14 +155,18 @@ export async function deployIndex(opts: IndexDeployOptions): Promise<IndexDeploy
   }
 
   const buckets = (await listBuckets(ic, indexId, controller)).map((b) => b.id);
-  // TODO(index rolling upgrade): ask the index to upgrade its buckets in batches once it can;
-  // until then the deployer, a controller of every bucket, upgrades those on an older module.
-  for (const bucket of buckets) {
-    const installed = ic.moduleHash(bucket);
-    if (installed && Buffer.from(installed).toString('hex') !== hex) {
-      await ic.installCode(bucket, bucketWasm, { mode: 'upgrade', sender: controller });
-      log(`upgraded bucket ${bucket.toText()} (module ${hex.slice(0, 12)}…)`);
-    }
+  // Buckets on another module (this one was just uploaded, or an earlier rollout stopped):
+  // the index upgrades them in batches; a failed bucket stops it and keeps its old module.
+  let upgrade: UpgradeStatus | null = null;
+  const stale = buckets.filter((b) => {
+    const installed = ic.moduleHash(b);
+    return installed !== undefined && Buffer.from(installed).toString('hex') !== hex;
+  });
+  if (stale.length > 0) {
+    const r = await update<{ Ok: UpgradeStatus } | { Err: Record<string, unknown> }>(ic, indexId, controller, 'upgrade_buckets', [IDL.Nat32], [UPGRADE_BATCH], IDL.Variant({ Ok: UpgradeStatus, Err: IndexError }));
+    if ('Err' in r) throw new Error(`upgrade_buckets refused: ${JSON.stringify(r.Err)}`);
+    upgrade = r.Ok;
+    log(`rolling upgrade of ${stale.length} of ${buckets.length} buckets to module ${hex.slice(0, 12)}… started (${UPGRADE_BATCH} at a time)`);
   }
-  return { indexId, action: index.action, bucketModule, bucketModuleHash: hex, buckets };
+  return { indexId, action: index.action, bucketModule, bucketModuleHash: hex, buckets, upgrade };
 }

@@ -84,6 +84,7 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
       deploy: deploy.action,
       bucket_module: deploy.bucketModule,
       buckets: deploy.buckets.map((b) => b.toText()),
+      bucket_upgrade: deploy.upgrade ? Object.keys(deploy.upgrade.state)[0] : 'none',
       presence_verifier: opts.presenceVerifier.toText(),
       verifiers_added: added,
     });

@@ -29,7 +29,8 @@ export async function agentBucketIndex(identity: Identity, target: IndexTarget):
     async assignBucket() {
       const r = await actor.assign_bucket();
       if ('Ok' in r) return r.Ok.toText();
-      if ('Busy' in r.Err) throw new IndexBusyError();
+      // Busy: a bucket is being created; AdmitFailed: the bucket did not confirm yet, the next call resumes it.
+      if ('Busy' in r.Err || 'AdmitFailed' in r.Err) throw new IndexBusyError();
       const [code, detail] = Object.entries(r.Err)[0];
       throw new Error(`The index refused to place you: ${code}${typeof detail === 'string' ? ` (${detail})` : ''}`);
     },

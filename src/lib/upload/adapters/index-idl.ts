@@ -7,7 +7,13 @@ import type { ActorMethod } from '@dfinity/agent';
 import type { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
 
-export type IndexError = { Unauthorized: null } | { InvalidArgument: string } | { NoBucketModule: null } | { Busy: null } | { CreateFailed: string };
+export type IndexError =
+  | { Unauthorized: null }
+  | { InvalidArgument: string }
+  | { NoBucketModule: null }
+  | { Busy: null }
+  | { CreateFailed: string }
+  | { AdmitFailed: string };
 
 export interface CertifiedBucket {
   bucket: [] | [Principal];
@@ -29,6 +35,7 @@ export const indexIdlFactory: IDL.InterfaceFactory = ({ IDL }) => {
     NoBucketModule: IDL.Null,
     Busy: IDL.Null,
     CreateFailed: IDL.Text,
+    AdmitFailed: IDL.Text,
   });
   return IDL.Service({
     my_bucket_certified: IDL.Func([], [IDL.Record({ bucket: IDL.Opt(IDL.Principal), certificate: IDL.Vec(IDL.Nat8), tree: IDL.Vec(IDL.Nat8) })], ['query']),
