@@ -60,6 +60,7 @@ type MemoryResult = { Ok: { asset: [] | [{ sha256: Uint8Array }] } } | { Err: Re
 
 describe('uploads through the index', () => {
   let first: { principal: string; bucket: string; id: string };
+  let second: { principal: string; bucket: string };
 
   it("a newcomer is placed in a bucket the index creates; the upload and the server's checks go there", async () => {
     expect(stack.config.indexId).toBe(stack.indexId);
@@ -97,5 +98,32 @@ describe('uploads through the index', () => {
       [first.bucket, 1],
       [bucket, 1],
     ]);
+    second = { principal, bucket: bucket! };
+  });
+
+  it("the server opens a session only for the principal whose bucket holds the proof: claiming another's principal gets nothing", async () => {
+    const challenge = async () => ((await (await fetch(`${stack.origin}/api/auth/challenge`)).json()) as { nonce: string }).nonce;
+    const verify = (body: unknown) => fetch(`${stack.origin}/api/auth/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const prove = async (bucket: string, principal: string, nonce: string) => {
+      const f = service._fields.find(([n]) => n === 'prove_principal')![1];
+      const r = await stack.ic.update(Principal.fromText(bucket), 'prove_principal', new Uint8Array(IDL.encode(f.argTypes, [nonce])), { caller: Principal.fromText(principal) });
+      expect(r.status).toBe('replied');
+    };
+    // The second user proves a nonce in their own bucket, then claims to be the first user.
+    const n1 = await challenge();
+    await prove(second.bucket, second.principal, n1);
+    const stolen = await verify({ nonce: n1, principal: first.principal });
+    expect(stolen.status).toBe(401);
+    expect(stolen.headers.get('set-cookie')).toBeNull();
+    // Without a principal the server, which has an index, cannot know whose bucket to ask.
+    const n2 = await challenge();
+    await prove(second.bucket, second.principal, n2);
+    expect((await verify({ nonce: n2 })).status).toBe(401);
+    // Their own principal: signed in.
+    const n3 = await challenge();
+    await prove(second.bucket, second.principal, n3);
+    const own = await verify({ nonce: n3, principal: second.principal });
+    expect(own.status).toBe(200);
+    expect(((await own.json()) as { principal: string }).principal).toBe(second.principal);
   });
 });
