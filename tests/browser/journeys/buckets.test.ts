@@ -45,7 +45,11 @@ async function storeAndVerify(context: BrowserContext, origin: string, who: stri
   await page.setViewportSize({ width: 1280, height: 800 });
   await openApp(page, origin);
   await signInWithPopup(context, page, who);
-  await page.getByRole('heading', { name: 'Nothing here yet' }).waitFor();
+  // A newcomer's first visit may wait for the index to create their bucket (a 3.6 MB install).
+  await page.getByRole('heading', { name: 'Nothing here yet' }).waitFor({ timeout: 180_000 }).catch(async (e: unknown) => {
+    await page.screenshot({ path: `.screenshots/buckets/${who.toLowerCase()}-failed.png` });
+    throw e;
+  });
   const slug = who.toLowerCase();
   await look(page, 'buckets', `${slug}-empty-library`);
   await page.getByRole('button', { name: 'Account' }).click();
