@@ -18,7 +18,7 @@ const SMALL = 100;
 const TYPES = ['image', 'video', 'audio', 'document', 'note'] as const;
 
 async function seed(server: StartedServer, user: Ed25519KeyIdentity, n: number): Promise<void> {
-  const canister = await CanisterReader.create(user, { host: server.origin, canisterId: server.canisterId, fetchRootKey: true });
+  const canister = await CanisterReader.create(user, { host: server.origin, indexId: server.indexId, fetchRootKey: true });
   const api = new ServerApi(server.origin, (nonce) => canister.provePrincipal(nonce), cookieFetch());
   await api.signIn();
   let next = 0;

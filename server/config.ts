@@ -36,7 +36,10 @@ export interface ServerConfig {
   /** PostgreSQL connection string; SQLite in `<dataDir>/forever.sqlite` when absent. */
   databaseUrl?: string;
   icHost: string;
-  canisterId: string;
+  /** The index canister that names each principal's bucket (the product's configuration). */
+  indexId?: string;
+  /** One standalone `forever` canister for every principal, when there is no index. */
+  canisterId?: string;
   /** Fetch the IC root key (local IC / dfx only, never mainnet). */
   fetchRootKey: boolean;
   logger?: Logger;
@@ -117,14 +120,17 @@ export function isLoopbackHost(url: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Reads `DATA_DIR`, `DATABASE_URL`, `IC_HOST`, `CANISTER_ID`, `IC_FETCH_ROOT_KEY`, quota and queue settings. */
-export function serverConfigFromEnv(env: Env, defaults: { icHost: string; canisterId: string }): ServerConfig {
+/** Reads `DATA_DIR`, `DATABASE_URL`, `IC_HOST`, `INDEX_ID`, `CANISTER_ID`, `IC_FETCH_ROOT_KEY`, quota and queue settings. */
+export function serverConfigFromEnv(env: Env, defaults: { icHost: string; indexId?: string; canisterId?: string }): ServerConfig {
   const icHost = env.IC_HOST ?? defaults.icHost;
+  const indexId = env.INDEX_ID || defaults.indexId;
+  const canisterId = env.CANISTER_ID || defaults.canisterId;
   return {
     dataDir: path.resolve(env.DATA_DIR ?? '.data'),
     databaseUrl: env.DATABASE_URL || undefined,
     icHost,
-    canisterId: env.CANISTER_ID ?? defaults.canisterId,
+    // An index, when there is one, names the buckets; CANISTER_ID alone is one standalone canister.
+    ...(indexId ? { indexId } : { canisterId }),
     // Only a local replica hands out its root key; trusting a key fetched from
     // any other host would let that host forge every certificate.
     fetchRootKey: env.IC_FETCH_ROOT_KEY ? env.IC_FETCH_ROOT_KEY === '1' : isLoopbackHost(icHost),

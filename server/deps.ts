@@ -67,7 +67,7 @@ export async function createServerDeps(config: ServerConfig): Promise<ServerDeps
   const ic =
     config.principalResolver && config.presenceVerifier
       ? { principalResolver: config.principalResolver, presenceVerifier: config.presenceVerifier }
-      : createCanisterAdapters({ icHost: config.icHost, canisterId: config.canisterId, fetchRootKey: config.fetchRootKey });
+      : createCanisterAdapters({ icHost: config.icHost, indexId: config.indexId, canisterId: config.canisterId, fetchRootKey: config.fetchRootKey });
 
   metrics.registry.gauge('storage_queue_depth', 'Upload queue items waiting or being retried.', async () => [
     { value: await queueDepth(handle.db) },

@@ -1,10 +1,13 @@
 // `npm start`: one local origin serving the web app (build/), the server API
 // and, unless IC_HOST points at a real network, the local IC (its HTTP
 // interface at /api/v2 and /api/v3, the development identity provider at
-// /ii/) with the `forever` canister built and installed or upgraded.
+// /ii/) with the index canister `forever_index` built and installed or
+// upgraded, the bucket module uploaded to it; the index creates the buckets.
 //
 //   PORT (default 4943), HOST (default 127.0.0.1), DATA_DIR (default .data)
-//   IC_HOST, CANISTER_ID, IC_FETCH_ROOT_KEY: use a real network instead
+//   BUCKET_CAPACITY_USERS, BUCKET_CAPACITY_BYTES: users and bytes per bucket (local IC)
+//   IC_HOST, INDEX_ID, IC_FETCH_ROOT_KEY: use a real network instead
+//   CANISTER_ID (without INDEX_ID): one standalone forever canister instead of an index
 //   II_URL: identity provider on a real network (default identity.internetcomputer.org)
 //   LOG_LEVEL: debug | info | warn (default) | error, JSON lines on stdout
 //   FOREVER_SKIP_APP_BUILD=1: serve build/ as it is
@@ -31,6 +34,7 @@ import { mountWebApp } from './http/web-app.js';
 import { createCanisterAdapters } from './ic/canister-client.js';
 import { startLocalNetwork, type LocalNetwork } from './ic/local-network.js';
 import { loadOrCreateServerIdentity } from './ic/server-identity.js';
+import { DEFAULT_BUCKET_CAPACITY } from '../canister/local/deploy-index.js';
 import { createJsonLogger, type LogLevel } from './logging.js';
 import { clientConfigRoutes } from './routes/client-config.js';
 
@@ -50,18 +54,31 @@ const port = env.PORT === undefined || env.PORT === '' ? 4943 : Number(env.PORT)
 if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got ${env.PORT}`);
 const buildDir = path.join(root, 'build');
 
-/** CANISTER_ID, else dfx's canister_ids.json at the project root (`forever.ic`). */
-function remoteCanisterId(): string {
-  if (env.CANISTER_ID) return env.CANISTER_ID;
+/** INDEX_ID, else dfx's canister_ids.json at the project root (`forever_index.ic`); or a standalone CANISTER_ID. */
+function remoteCanisters(): { indexId?: string; canisterId?: string } {
+  if (env.INDEX_ID) return { indexId: env.INDEX_ID };
+  if (env.CANISTER_ID) return { canisterId: env.CANISTER_ID };
   try {
     const ids = JSON.parse(readFileSync(path.join(root, 'canister_ids.json'), 'utf8')) as Record<string, Record<string, string>>;
-    const id = ids.forever?.ic;
-    if (id) return id;
+    const id = ids.forever_index?.ic;
+    if (id) return { indexId: id };
   } catch {
     // fall through to the error below
   }
-  throw new Error('IC_HOST is set: set CANISTER_ID (or deploy with dfx so canister_ids.json names forever.ic)');
+  throw new Error('IC_HOST is set: set INDEX_ID (or deploy with dfx so canister_ids.json names forever_index.ic)');
 }
+
+const positive = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  return n;
+};
+const bucketCapacity = {
+  users: positive(env.BUCKET_CAPACITY_USERS, 'BUCKET_CAPACITY_USERS') ?? DEFAULT_BUCKET_CAPACITY.users,
+  bytes: BigInt(positive(env.BUCKET_CAPACITY_BYTES, 'BUCKET_CAPACITY_BYTES') ?? DEFAULT_BUCKET_CAPACITY.bytes),
+};
+if (bucketCapacity.users > 0xffff_ffff) throw new Error('BUCKET_CAPACITY_USERS must fit in 32 bits');
 
 // The app bundle is rebuilt when an input is newer than build/index.html.
 if (env.FOREVER_SKIP_APP_BUILD !== '1') buildAppIfStale({ root, onBuild: (dir) => logger.info('AppBuild', { dir }) });
@@ -82,13 +99,14 @@ const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port
 
 const identity = await loadOrCreateServerIdentity(dataDir);
 let local: LocalNetwork | undefined;
-let canisterId: string;
+let canisters: { indexId?: string; canisterId?: string };
 if (env.IC_HOST) {
-  canisterId = remoteCanisterId();
+  canisters = remoteCanisters();
 } else {
   local = await startLocalNetwork({
     dataDir,
     presenceVerifier: identity.getPrincipal(),
+    bucketCapacity,
     log: (event, fields) => logger.info(event, fields),
     canisterLog: (id, line) => logger.debug('CanisterLog', { canister_id: id, line }),
     // Canister messages run on a worker thread: a 1 MiB put_chunk is about a
@@ -96,12 +114,13 @@ if (env.IC_HOST) {
     // the IC interface and the identity provider (docs/local-ic.md).
     thread: 'worker',
   });
-  canisterId = local.canisterId.toText();
+  canisters = { indexId: local.indexId.toText() };
 }
 
-const config = serverConfigFromEnv(env, { icHost: origin, canisterId });
+const config = serverConfigFromEnv(local ? { ...env, INDEX_ID: undefined, CANISTER_ID: undefined } : env, { icHost: origin, ...canisters });
 const adapters = createCanisterAdapters({
   icHost: config.icHost,
+  indexId: config.indexId,
   canisterId: config.canisterId,
   fetchRootKey: config.fetchRootKey,
   identity,
@@ -110,13 +129,14 @@ const adapters = createCanisterAdapters({
   // listener first, and the requests still in flight must reach the IC.
   ...(local ? { fetch: ((input: RequestInfo | URL, init?: RequestInit) => serverApp.fetch(new Request(input, init))) as typeof fetch } : {}),
 });
-const deps = await createServerDeps({ ...config, logger, ...adapters });
+const deps = await createServerDeps({ ...config, logger, principalResolver: adapters.principalResolver, presenceVerifier: adapters.presenceVerifier });
 const serverApp = createServerApp(deps) as unknown as Hono;
 local?.http.mount(serverApp);
 const identityProvider = (here: string) => (local ? identityProviderUrl(here) : (env.II_URL ?? 'https://identity.internetcomputer.org'));
 serverApp.route(
   '/',
   clientConfigRoutes({
+    indexId: config.indexId,
     canisterId: config.canisterId,
     remoteIcHost: local ? undefined : config.icHost,
     identityProvider,
@@ -129,7 +149,7 @@ const webApp = mountWebApp(serverApp, buildDir);
 app = serverApp;
 logger.info('ServerReady', {
   url: origin,
-  canister_id: config.canisterId,
+  ...(config.indexId ? { index_id: config.indexId } : { canister_id: config.canisterId }),
   ic_host: config.icHost,
   identity_provider: identityProvider(origin),
   data_dir: dataDir,

@@ -2,6 +2,7 @@
 // Pure: no I/O. Route handlers get the parsed, typed values.
 // Limits, the id form and the memory types come from the contract every tier
 // shares, so the server refuses exactly what the canister and the client refuse.
+import { Principal } from '@dfinity/principal';
 import { z } from 'zod';
 import { MAX_FILE_BYTES, MAX_GALLERY_MEMORIES, MEMORY_TYPES, SHA256_HEX_PATTERN, TEXT_LIMITS, UUID_PATTERN, utf8Length } from '../contract/index.js';
 import { ARTIFACTS, BACKENDS, SYNC_STATES } from './db/schema.js';
@@ -123,4 +124,17 @@ export const storeForeverOp = z
 
 export const verifyInput = z.strictObject({
   nonce: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'malformed nonce'),
+  /** Who proved it: the server looks up this principal's bucket at the index and asks for the proof there. */
+  principal: z
+    .string()
+    .max(63)
+    .regex(/^[a-z0-9]{1,5}(-[a-z0-9]{1,5})*$/, 'malformed principal')
+    .refine((s) => {
+      try {
+        return Principal.fromText(s).toText() === s;
+      } catch {
+        return false;
+      }
+    }, 'malformed principal')
+    .optional(),
 });

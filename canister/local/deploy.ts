@@ -37,6 +37,8 @@ export interface DeployOptions {
   wasm?: Uint8Array;
   /** Candid text to embed (default: the build's .did). */
   candid?: string;
+  /** Init argument of a first install (Candid-encoded; default none). */
+  installArg?: Uint8Array;
   log?: (line: string) => void;
 }
 
@@ -100,7 +102,7 @@ export async function deployCanister(opts: DeployOptions): Promise<DeployResult>
   const installed = ic.moduleHash(canisterId);
   let action: DeployAction;
   if (!installed) {
-    await ic.installCode(canisterId, wasm, { mode: 'install', sender: controller });
+    await ic.installCode(canisterId, wasm, { mode: 'install', sender: controller, ...(opts.installArg ? { arg: opts.installArg } : {}) });
     action = 'installed';
   } else if (Buffer.from(installed).toString('hex') !== hash) {
     await ic.installCode(canisterId, wasm, { mode: 'upgrade', sender: controller });

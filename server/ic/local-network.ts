@@ -1,11 +1,14 @@
 // The embedded local IC for `npm start` without IC_HOST: the runtime with its
-// state in `<dataDir>/ic`, the `forever` canister built and installed (or
-// upgraded), its id in `<dataDir>/canister_ids.json`, and the server's
-// identity registered as a presence verifier by the canister's controller.
+// state in `<dataDir>/ic`, the index canister `forever_index` built and
+// installed (or upgraded), its id in `<dataDir>/canister_ids.json`, the
+// bucket module uploaded to it, its settings (bucket capacity, the server's
+// identity as every bucket's presence verifier). The index creates the
+// buckets (`forever` canisters) as users arrive.
 import path from 'node:path';
 import { IDL } from '@dfinity/candid';
 import type { Principal } from '@dfinity/principal';
-import { deployCanister, loadOrCreateDeployerIdentity, type DeployResult } from '../../canister/local/deploy.js';
+import { loadOrCreateDeployerIdentity } from '../../canister/local/deploy.js';
+import { DEFAULT_BUCKET_CAPACITY, deployIndex, type BucketCapacity, type IndexDeployResult } from '../../canister/local/deploy-index.js';
 import { createLocalIcHttp, type LocalIcHttp } from '../../canister/local/http/local-ic-http.js';
 import { LocalIC } from '../../canister/local/index.js';
 import { foreverIdlFactory } from './forever-idl.js';
@@ -13,15 +16,17 @@ import { foreverIdlFactory } from './forever-idl.js';
 export interface LocalNetwork {
   ic: LocalIC;
   http: LocalIcHttp;
-  canisterId: Principal;
-  deploy: DeployResult;
+  indexId: Principal;
+  deploy: IndexDeployResult;
   close(): Promise<void>;
 }
 
 export interface LocalNetworkOptions {
   dataDir: string;
-  /** Principal the canister must accept for `verify_presence`. */
+  /** Principal every bucket must accept for `verify_presence`. */
   presenceVerifier: Principal;
+  /** Users and bytes per bucket (default generous: DEFAULT_BUCKET_CAPACITY). */
+  bucketCapacity?: BucketCapacity;
   log?: (event: string, fields?: Record<string, unknown>) => void;
   /** Debug output of canisters. */
   canisterLog?: (canisterId: string, line: string) => void;
@@ -38,7 +43,7 @@ function method(name: string): IDL.FuncClass {
 
 type PrincipalsResult = { Ok: Principal[] } | { Err: Record<string, unknown> };
 
-/** Adds `verifier` to the canister's presence verifiers (idempotent), calling as the controller. */
+/** Adds `verifier` to a bucket's presence verifiers (idempotent), calling as its controller. */
 export async function registerPresenceVerifier(ic: LocalIC, canisterId: Principal, controller: Principal, verifier: Principal): Promise<boolean> {
   const get = method('get_presence_verifiers');
   const current = await ic.query(canisterId, 'get_presence_verifiers', new Uint8Array(IDL.encode(get.argTypes, [])), { caller: controller });
@@ -61,22 +66,30 @@ export async function startLocalNetwork(opts: LocalNetworkOptions): Promise<Loca
   const ic = await LocalIC.create({ dataDir: icDir, log: opts.canisterLog ?? (() => {}), thread: opts.thread });
   try {
     const controller = loadOrCreateDeployerIdentity(icDir).getPrincipal();
-    const deploy = await deployCanister({
+    const deploy = await deployIndex({
       ic,
       dataDir: opts.dataDir,
-      name: 'forever',
       controller,
+      capacity: opts.bucketCapacity ?? DEFAULT_BUCKET_CAPACITY,
+      presenceVerifiers: [opts.presenceVerifier],
       log: (line) => opts.log?.('LocalDeploy', { line }),
     });
-    const added = await registerPresenceVerifier(ic, deploy.canisterId, controller, opts.presenceVerifier);
+    // Buckets created before the server's identity was in the index's settings
+    // (an older data directory, or a new server identity) learn it here; the
+    // deployer controls every bucket.
+    let added = 0;
+    for (const bucket of deploy.buckets) if (await registerPresenceVerifier(ic, bucket, controller, opts.presenceVerifier)) added++;
     opts.log?.('LocalIcReady', {
-      canister_id: deploy.canisterId.toText(),
+      index_id: deploy.indexId.toText(),
       deploy: deploy.action,
+      bucket_module: deploy.bucketModule,
+      buckets: deploy.buckets.map((b) => b.toText()),
+      bucket_upgrade: deploy.upgrade ? Object.keys(deploy.upgrade.state)[0] : 'none',
       presence_verifier: opts.presenceVerifier.toText(),
-      verifier_added: added,
+      verifiers_added: added,
     });
     const http = await createLocalIcHttp({ runtime: ic, dataDir: icDir });
-    return { ic, http, canisterId: deploy.canisterId, deploy, close: () => ic.close() };
+    return { ic, http, indexId: deploy.indexId, deploy, close: () => ic.close() };
   } catch (error) {
     await ic.close();
     throw error;

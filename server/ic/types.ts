@@ -11,12 +11,17 @@ export interface IcMemoryPresence {
 }
 
 export interface PrincipalResolver {
-  /** The principal that proved `nonce` with `prove_principal`, or null. */
-  noncePrincipal(nonce: string): Promise<string | null>;
+  /**
+   * The principal that proved `nonce` with `prove_principal`, or null. With an
+   * index, `claimed` (the principal the client says it is) names whose
+   * bucket holds the proof; the answer is that principal only if the proof
+   * there is its own.
+   */
+  noncePrincipal(nonce: string, claimed?: string): Promise<string | null>;
 }
 
 export interface PresenceVerifier {
-  /** Presence on the canister of `memoryIds` owned by `owner` (textual principal). */
+  /** Presence in `owner`'s bucket of `memoryIds` owned by `owner` (textual principal). */
   presence(owner: string, memoryIds: readonly string[]): Promise<Map<string, IcMemoryPresence>>;
 }
 

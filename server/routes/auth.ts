@@ -1,7 +1,8 @@
 // Sign-in with the canister as witness:
 //   GET  /api/auth/challenge  -> { nonce, expires_at }
 //   (client calls the canister's prove_principal(nonce) as itself)
-//   POST /api/auth/verify     { nonce } -> the server asks nonce_principal(nonce),
+//   POST /api/auth/verify     { nonce, principal? } -> the server asks nonce_principal(nonce)
+//                             of that principal's bucket (the index names it),
 //                             opens an HttpOnly session for that principal
 //   POST /api/auth/logout, GET /api/auth/me
 import { Hono } from 'hono';
@@ -24,13 +25,13 @@ export function authRoutes(deps: ServerDeps) {
       return c.json(await issueNonce(deps, deps.limits.nonceTtlMs));
     })
     .post('/verify', validate('json', verifyInput), async (c) => {
-      const { nonce } = c.req.valid('json');
+      const { nonce, principal: claimed } = c.req.valid('json');
       // Single use: the nonce is spent before the canister is asked, so a
       // replay (or a second verify racing the first) always fails.
       if (!(await consumeNonce(deps, nonce))) throw new ApiError('INVALID_NONCE', 'unknown, used or expired nonce');
       let principal: string | null;
       try {
-        principal = await deps.principalResolver.noncePrincipal(nonce);
+        principal = await deps.principalResolver.noncePrincipal(nonce, claimed);
       } catch (error) {
         if (error instanceof IcUnavailableError) throw new ApiError('IC_UNAVAILABLE', 'could not reach the canister');
         throw error;

@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { MAX_THUMBNAIL_BYTES } from '../../contract';
 import { browserSuite } from './support/browser-suite';
 import { npmStart } from './support/npm-start';
+import { userBucket } from './support/user-bucket';
 import { grantDelegation } from './support/sign-in';
 
 const HOUR = 3_600_000;
@@ -133,9 +134,9 @@ describe('share target', () => {
       return { status: res.status, type: res.headers.get('content-type'), size: (await res.arrayBuffer()).byteLength };
     }, image!.id);
     expect(onServer).toEqual({ status: 200, type: 'image/webp', size: thumb!.size });
-    // And the canister keeps it with the memory (set_thumbnail after its metadata), asked as the user.
+    // And the user's bucket keeps it with the memory (set_thumbnail after its metadata), asked as the user.
     const agent = await HttpAgent.create({ host: origin, identity: user, shouldFetchRootKey: true });
-    const actor = Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: suite.stack.canisterId });
+    const actor = Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: await userBucket(origin, user) });
     const onIc = await actor.get_thumbnail(image!.id);
     expect('Ok' in onIc && onIc.Ok.length === 1 && onIc.Ok[0].mime_type).toBe('image/webp');
     expect('Ok' in onIc && onIc.Ok[0]!.bytes.length).toBe(thumb!.size);

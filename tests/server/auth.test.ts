@@ -15,9 +15,11 @@ const body = async (r: Response): Promise<Json> => (await r.json()) as Json;
 class CanisterWitness implements PrincipalResolver, PresenceVerifier {
   proofs = new Map<string, string>();
   presenceByOwner = new Map<string, Map<string, IcMemoryPresence>>();
+  claims: Array<string | undefined> = [];
   down = false;
-  async noncePrincipal(nonce: string) {
+  async noncePrincipal(nonce: string, claimed?: string) {
     if (this.down) throw new IcUnavailableError('down');
+    this.claims.push(claimed);
     return this.proofs.get(nonce) ?? null;
   }
   async presence(owner: string, ids: readonly string[]) {
@@ -104,6 +106,22 @@ describe.each(ENGINES)('sign-in and presence verification on %s', (engine) => {
       const bad = await s.request('/api/auth/verify', { method: 'POST', json });
       expect(bad.status).toBe(400);
     }
+  });
+
+  it("passes the principal the client names on to the IC port (whose bucket holds the proof), refusing a malformed one", async () => {
+    const { nonce } = await body(await s.request('/api/auth/challenge'));
+    witness.proofs.set(nonce, PRINCIPAL);
+    witness.claims = [];
+    const r = await s.request('/api/auth/verify', { method: 'POST', json: { nonce, principal: PRINCIPAL } });
+    expect(r.status).toBe(200);
+    expect(witness.claims).toEqual([PRINCIPAL]);
+    for (const principal of ['not a principal', 'aaaaa-aaaaa', PRINCIPAL.toUpperCase(), 'x'.repeat(64), 7]) {
+      const again = await body(await s.request('/api/auth/challenge'));
+      const bad = await s.request('/api/auth/verify', { method: 'POST', json: { nonce: again.nonce, principal } });
+      expect(bad.status).toBe(400);
+    }
+    // Refused before the IC was asked.
+    expect(witness.claims).toEqual([PRINCIPAL]);
   });
 
   it('never opens a session for the anonymous principal', async () => {

@@ -15,6 +15,7 @@ import { Actor, HttpAgent, type ActorSubclass } from '@dfinity/agent';
 import { Ed25519KeyIdentity } from '@dfinity/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
+import { userBucket } from '../browser/support/user-bucket.js';
 import { idlFactory, type _SERVICE } from '../../src/declarations/forever/index.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './support/database.js';
 
@@ -98,11 +99,12 @@ describe.each(ENGINES)('npm start on %s', (engine) => {
     // canister, so each edge write makes the server ask the canister.
     const me = Ed25519KeyIdentity.generate();
     const agent = await HttpAgent.create({ host: s.url, shouldFetchRootKey: true, identity: me });
-    const canisterId = ((await (await fetch(`${s.url}/api/config`)).json()) as { canisterId: string }).canisterId;
-    const forever: ActorSubclass<_SERVICE> = Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId });
+    // The user's bucket, as the index names it (the first newcomer makes the index create one).
+    const forever: ActorSubclass<_SERVICE> = Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: await userBucket(s.url, me) });
     const { nonce } = (await (await fetch(`${s.url}/api/auth/challenge`)).json()) as { nonce: string };
     expect('Ok' in (await forever.prove_principal(nonce))).toBe(true);
-    const verify = await fetch(`${s.url}/api/auth/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce }) });
+    const principal = me.getPrincipal().toText();
+    const verify = await fetch(`${s.url}/api/auth/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nonce, principal }) });
     expect(verify.status).toBe(200);
     const cookie = verify.headers.get('set-cookie')!.split(';')[0];
     const ids = Array.from({ length: CLIENTS }, () => uuidv7());

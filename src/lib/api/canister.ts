@@ -2,14 +2,18 @@
 // write they make themselves: prove_principal for the server's sign-in, and
 // delete_memory), signed as the user's II identity through the generated
 // declarations. Candid shapes stop here: the rest of the UI sees plain values.
-import { Actor, HttpAgent, type ActorSubclass, type Identity } from '@dfinity/agent';
-import { idlFactory } from '../../declarations/forever/forever.did.js';
-import type { _SERVICE, Error as CandidError, GalleryPage, Memory as CandidMemory, MemoryPage, StoredGallery } from '../../declarations/forever/forever.did';
+// The canister is the user's bucket, found through the index by the same
+// locator (and cache) as the upload engine's.
+import type { Identity } from '@dfinity/agent';
+import { defaultLocator, userForeverActor, type UserForeverActor } from '../upload/adapters/user-bucket';
+import type { Error as CandidError, GalleryPage, Memory as CandidMemory, MemoryPage, StoredGallery } from '../../declarations/forever/forever.did';
 import { fromVariant, type MemoryType, type MemoryTypeVariant } from '../../../contract';
 
 export interface CanisterTarget {
   host: string;
-  canisterId: string;
+  /** The index that names the user's bucket; or `canisterId`, one standalone canister. */
+  indexId?: string;
+  canisterId?: string;
   fetchRootKey: boolean;
 }
 
@@ -82,14 +86,15 @@ function gallery(g: StoredGallery): IcGallery {
 }
 
 export class CanisterReader {
-  private constructor(
-    private readonly actor: ActorSubclass<_SERVICE>,
-    readonly canisterId: string,
-  ) {}
+  private constructor(private readonly actor: UserForeverActor) {}
 
   static async create(identity: Identity, target: CanisterTarget): Promise<CanisterReader> {
-    const agent = await HttpAgent.create({ host: target.host, identity, shouldFetchRootKey: target.fetchRootKey });
-    return new CanisterReader(Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: target.canisterId }), target.canisterId);
+    return new CanisterReader(await userForeverActor(identity, { icHost: target.host, ...target }, await defaultLocator()));
+  }
+
+  /** The bucket the last call went to ('' before the first). */
+  get canisterId(): string {
+    return this.actor.bucketId() ?? '';
   }
 
   async provePrincipal(nonce: string): Promise<void> {

@@ -23,7 +23,8 @@ export class ServerUnreachableError extends Error {
   }
 }
 
-export type Prover = (nonce: string) => Promise<void>;
+/** Proves `nonce` on the canister; returns the principal that proved it, which the server checks with the index. */
+export type Prover = (nonce: string) => Promise<string | void>;
 
 export class ServerApi {
   private signingIn: Promise<void> | null = null;
@@ -71,8 +72,8 @@ export class ServerApi {
       const ch = await this.raw('GET', '/api/auth/challenge');
       if (!ch.ok) throw await ServerApi.error(ch);
       const { nonce } = (await ch.json()) as { nonce: string };
-      await this.prove(nonce);
-      const v = await this.raw('POST', '/api/auth/verify', { nonce });
+      const principal = await this.prove(nonce);
+      const v = await this.raw('POST', '/api/auth/verify', principal ? { nonce, principal } : { nonce });
       if (!v.ok) throw await ServerApi.error(v);
     })().finally(() => {
       this.signingIn = null;

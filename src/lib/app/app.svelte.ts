@@ -23,7 +23,7 @@ class App {
         const params = new URLSearchParams(location.search);
         const client = await this.uploads.start({ useServiceWorker: params.get('sw') !== '0' });
         const c = client.config;
-        await this.session.init({ host: c.icHost, canisterId: c.canisterId, fetchRootKey: c.fetchRootKey }, c.identityProvider);
+        await this.session.init({ host: c.icHost, indexId: c.indexId, canisterId: c.canisterId, fetchRootKey: c.fetchRootKey }, c.identityProvider);
         document.body.dataset.ready = client.mode;
         // When an item is saved or stored, the server's view changed: read it again (debounced).
         client.subscribe((m) => {

@@ -43,8 +43,13 @@ export class Session {
     const identity = this.auth.getIdentity();
     const canister = await CanisterReader.create(identity, this.target);
     this.canister = canister;
-    this.server.setProver((nonce) => canister.provePrincipal(nonce));
-    this.principal = identity.getPrincipal().toText();
+    const principal = identity.getPrincipal().toText();
+    // The principal goes with the proof: the server finds its bucket through the index.
+    this.server.setProver(async (nonce) => {
+      await canister.provePrincipal(nonce);
+      return principal;
+    });
+    this.principal = principal;
   }
 
   /** Opens Internet Identity in a popup; resolves once signed in (or throws with II's reason). */

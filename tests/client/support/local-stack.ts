@@ -5,6 +5,10 @@
 // served on a real socket, and a
 // signed-in browser identity (ECDSA session key + delegation chain) written
 // to (fake) IndexedDB exactly where @dfinity/auth-client keeps it.
+// With `index`, the back end is the product's: the index canister deployed
+// as `npm start` deploys it (canister/local/deploy-index.ts), creating
+// buckets as users arrive, and the client and server configured with the
+// index only.
 import 'fake-indexeddb/auto';
 import { serve, type ServerType } from '@hono/node-server';
 import { IdbStorage, KEY_STORAGE_DELEGATION, KEY_STORAGE_KEY } from '@dfinity/auth-client';
@@ -24,10 +28,16 @@ import { createServerApp, createServerDeps } from '../../../server/app.js';
 import type { ClientConfig } from '../../../src/lib/upload/adapters/client-config';
 import { createCanisterAdapters } from '../../../server/ic/canister-client.js';
 import { registerPresenceVerifier } from '../../../server/ic/local-network.js';
+import { deployIndex } from '../../../canister/local/deploy-index.js';
 
 export interface LocalStack {
   origin: string;
+  /** The standalone canister ('' with an index). */
   canisterId: string;
+  /** The index canister, when the stack has one. */
+  indexId: string | null;
+  /** Controller of the index and of every bucket. */
+  admin: Ed25519KeyIdentity;
   config: ClientConfig;
   ic: LocalIC;
   close(): Promise<void>;
@@ -40,6 +50,8 @@ export async function startLocalStack(
     mount?: (root: Hono, config: ClientConfig) => void;
     /** Server settings for one suite (an injected blob store, a fast upload queue). `dataDir` is the stack's temp directory. */
     server?: (dataDir: string) => Partial<Parameters<typeof createServerDeps>[0]>;
+    /** Deploy the index (users per bucket) instead of one standalone canister. */
+    index?: { capacityUsers: number };
   } = {},
 ): Promise<LocalStack> {
   const dir = mkdtempSync(join(tmpdir(), 'forever-client-'));
@@ -47,11 +59,19 @@ export async function startLocalStack(
   // As `npm start` sets it up: the controller registers the server's own
   // identity as a presence verifier, and the server asks `verify_presence`
   // with it through the IC interface (server/ic/canister-client.ts).
-  const admin = Ed25519KeyIdentity.generate().getPrincipal();
+  const adminIdentity = Ed25519KeyIdentity.generate();
+  const admin = adminIdentity.getPrincipal();
   const serverIdentity = Ed25519KeyIdentity.generate();
-  const canister = await ic.createCanister({ controllers: [admin] });
-  await ic.installCode(canister, new Uint8Array(readFileSync(buildCanister('forever'))), { mode: 'install', arg: IDL.encode([], []) });
-  await registerPresenceVerifier(ic, canister, admin, serverIdentity.getPrincipal());
+  let target: { indexId: string } | { canisterId: string };
+  if (opts.index) {
+    const d = await deployIndex({ ic, dataDir: dir, controller: admin, capacity: { users: opts.index.capacityUsers, bytes: 1n << 40n }, presenceVerifiers: [serverIdentity.getPrincipal()] });
+    target = { indexId: d.indexId.toText() };
+  } else {
+    const canister = await ic.createCanister({ controllers: [admin] });
+    await ic.installCode(canister, new Uint8Array(readFileSync(buildCanister('forever'))), { mode: 'install', arg: IDL.encode([], []) });
+    await registerPresenceVerifier(ic, canister, admin, serverIdentity.getPrincipal());
+    target = { canisterId: canister.toText() };
+  }
   const iface = new IcHttpInterface({ runtime: ic, keys: loadOrCreateKeys(), onTiming: opts.onTiming });
 
   // The server's IC adapters need the origin, known only once listening.
@@ -65,20 +85,24 @@ export async function startLocalStack(
       resolve();
     });
   });
+  const adapters = createCanisterAdapters({ icHost: origin, ...target, fetchRootKey: true, identity: serverIdentity });
   const deps = await createServerDeps({
     dataDir: dir,
     icHost: origin,
-    canisterId: canister.toText(),
+    ...target,
     fetchRootKey: true,
-    ...createCanisterAdapters({ icHost: origin, canisterId: canister.toText(), fetchRootKey: true, identity: serverIdentity }),
+    principalResolver: adapters.principalResolver,
+    presenceVerifier: adapters.presenceVerifier,
     ...opts.server?.(dir),
   });
   root.route('/', createServerApp(deps));
-  const config: ClientConfig = { canisterId: canister.toText(), icHost: origin, identityProvider: `${origin}/ii/`, fetchRootKey: true, apiBase: origin };
+  const config: ClientConfig = { ...target, icHost: origin, identityProvider: `${origin}/ii/`, fetchRootKey: true, apiBase: origin };
   opts.mount?.(root, { ...config, apiBase: '' });
   return {
     origin,
-    canisterId: canister.toText(),
+    canisterId: 'canisterId' in target ? target.canisterId : '',
+    indexId: 'indexId' in target ? target.indexId : null,
+    admin: adminIdentity,
     config,
     ic,
     async close() {

@@ -1,11 +1,14 @@
-// Where the canister, the IC interface and the identity provider are. The
+// Where the index canister, the IC interface and the identity provider are. The
 // server answers it (one origin serves app, API and IC interface locally);
 // the last answer is kept in the queue database so the service worker can
 // drain while the server's config endpoint is unreachable but the IC is not.
 import type { QueueStore } from './queue-store';
 
 export interface ClientConfig {
-  canisterId: string;
+  /** The index canister, which names each user's bucket (the product's configuration). */
+  indexId?: string;
+  /** One standalone `forever` canister for every user instead of an index (tests, single-canister deployments). */
+  canisterId?: string;
   /** Origin of the IC HTTP interface. */
   icHost: string;
   identityProvider: string;
@@ -32,13 +35,14 @@ function str(v: unknown): string | undefined {
 /** Accepts camelCase or snake_case field names; relative URLs resolve against `origin`. Pure. */
 export function parseClientConfig(body: unknown, origin: string): ClientConfig {
   const o = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const indexId = str(o.indexId) ?? str(o.index_id);
   const canisterId = str(o.canisterId) ?? str(o.canister_id);
-  if (!canisterId) throw new ConfigUnavailableError('no canister id in the config');
+  if (!indexId && !canisterId) throw new ConfigUnavailableError('no index id in the config');
   const icHost = str(o.icHost) ?? str(o.ic_host) ?? str(o.host) ?? origin;
   const identityProvider = str(o.identityProvider) ?? str(o.identity_provider) ?? `${origin}/ii/`;
   const fetchRootKey = typeof o.fetchRootKey === 'boolean' ? o.fetchRootKey : typeof o.fetch_root_key === 'boolean' ? o.fetch_root_key : !/(^|\.)(ic0\.app|icp0\.io)$/.test(new URL(icHost, origin).hostname);
   return {
-    canisterId,
+    ...(indexId ? { indexId } : { canisterId }),
     icHost: new URL(icHost, origin).origin,
     identityProvider: new URL(identityProvider, origin).href,
     fetchRootKey,

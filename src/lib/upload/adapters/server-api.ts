@@ -13,6 +13,8 @@ export interface ServerClientOptions {
   /** Origin (and base path) of the API; '' for the page's own origin. */
   baseUrl: string;
   canister: ForeverCanister;
+  /** Who proves the nonce: the server asks the index for this principal's bucket and the proof there. */
+  principal?: string;
   /** Replaces global fetch (Node tests add a cookie jar). */
   fetch?: typeof fetch;
 }
@@ -60,7 +62,7 @@ export class ServerApi implements EdgeRecorder, Web2Api {
       if (!ch.ok) await this.fail(ch, 'auth challenge');
       const { nonce } = (await ch.json()) as { nonce: string };
       await this.opts.canister.provePrincipal(nonce);
-      const v = await this.request('POST', '/api/auth/verify', { nonce });
+      const v = await this.request('POST', '/api/auth/verify', this.opts.principal ? { nonce, principal: this.opts.principal } : { nonce });
       if (!v.ok) await this.fail(v, 'auth verify');
     })().finally(() => {
       this.signIn = null;

@@ -141,6 +141,11 @@ export function classifyError(err: unknown): ClassifiedError {
     return { category: 'transient', code: 'HasherUnavailable', message: err.message };
   }
   if (err instanceof CircuitOpenError) return { category: 'transient', code: 'CircuitOpen', message: err.message };
+  // Finding the user's bucket (adapters/bucket-locator.ts): the index is creating one, names one
+  // that does not take us yet, or a replica sent an uncertified answer; another try can cure each.
+  if (err instanceof Error && (err.name === 'BucketUnavailableError' || err.name === 'UncertifiedBucketError')) {
+    return { category: 'transient', code: 'BucketUnavailable', message: err.message };
+  }
   if (err instanceof AuthRequiredError) return { category: 'auth', code: 'AuthRequired', message: err.message };
   if (err instanceof HttpStatusError) {
     const extra = err.serverMessage ? { reason: err.serverMessage } : {};

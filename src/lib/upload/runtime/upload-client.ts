@@ -193,7 +193,7 @@ export class UploadClient {
   /** cancel_upload on the canister when the item has a session, then remove. Idempotent. */
   async cancel(id: string): Promise<void> {
     const item = await this.store.get(id);
-    const sessions = storedSessions(this.config);
+    const sessions = storedSessions(this.config, this.store);
     await cancelItem(this.store, id, async () => (await sessions()).canister);
     if (item) this.emit({ type: 'removed', id });
   }

@@ -32,7 +32,8 @@ export async function signInWithPopup(context: BrowserContext, page: Page, name:
   await popup.waitForLoadState();
   await popup.fill('input[name=name]', name);
   await popup.click('#create button[type=submit]');
-  await popup.click('#identities button');
+  // The provider lists every identity of this IC (another browser's too): pick the one just created.
+  await popup.locator('#identities button', { hasText: `${name} (` }).last().click();
   await Promise.all([popup.waitForEvent('close'), popup.click('#continue')]);
   await page.getByRole('button', { name: 'Account' }).waitFor();
 }
