@@ -88,7 +88,8 @@ export class CanisterReader {
   ) {}
 
   static async create(identity: Identity, target: CanisterTarget): Promise<CanisterReader> {
-    const agent = await HttpAgent.create({ host: target.host, identity, shouldFetchRootKey: target.fetchRootKey });
+    // createSync: the root key is fetched with the first call, so the app starts offline (the library shell) too.
+    const agent = HttpAgent.createSync({ host: target.host, identity, shouldFetchRootKey: target.fetchRootKey });
     return new CanisterReader(Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId: target.canisterId }), target.canisterId);
   }
 

@@ -11,15 +11,18 @@ import { createInterface } from 'node:readline';
 
 export interface StartedServer {
   origin: string;
+  /** The server's data directory (DATA_DIR: database, blobs, upload queue). */
+  dataDir: string;
   canisterId: string;
   close(): Promise<void>;
 }
 
-export async function npmStart(): Promise<StartedServer> {
+/** `env`: extra settings for the server (its queue's retries, say). */
+export async function npmStart(env: Record<string, string> = {}): Promise<StartedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'forever-start-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     // The test global setup built the app already.
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, FOREVER_SKIP_APP_BUILD: '1', LOG_LEVEL: 'info' },
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, FOREVER_SKIP_APP_BUILD: '1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -32,6 +35,7 @@ export async function npmStart(): Promise<StartedServer> {
   });
   return {
     origin: ready.url,
+    dataDir,
     canisterId: ready.canister_id,
     async close() {
       if (child.exitCode === null) {
