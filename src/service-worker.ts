@@ -15,7 +15,7 @@ import { loadClientConfig } from './lib/upload/adapters/client-config';
 import type { ChannelMessage, DrainReport } from './lib/upload/core/events';
 import { Drainer, SYNC_TAG, UPLOAD_CHANNEL } from './lib/upload/runtime/drainer';
 import { inlineHasher, inlineThumbnailer } from './lib/upload/adapters/hasher';
-import { addFiles, addNote } from './lib/upload/runtime/queue-actions';
+import { addFiles, addNote, wakeOffline } from './lib/upload/runtime/queue-actions';
 import { QueueStore } from './lib/upload/adapters/queue-store';
 import type { SwRequest } from './lib/upload/runtime/sw-protocol';
 
@@ -81,7 +81,8 @@ sw.addEventListener('activate', (event) => {
 // SyncEvent is not in TypeScript's webworker lib.
 sw.addEventListener('sync' as keyof ServiceWorkerGlobalScopeEventMap, (event) => {
   const e = event as ExtendableEvent & { tag: string };
-  if (e.tag === SYNC_TAG) e.waitUntil(drainForSync());
+  // The browser fires it when it is online again: what waited only for the network goes now.
+  if (e.tag === SYNC_TAG) e.waitUntil(openStore().then((store) => wakeOffline(store)).then(drainForSync));
 });
 
 sw.addEventListener('message', (event) => {

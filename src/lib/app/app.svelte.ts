@@ -31,7 +31,10 @@ class App {
           if (m.type === 'state' && (m.item.state === 'saved' || m.item.state === 'recorded')) this.reloadSoon();
         });
         // Back online: the library (perhaps the offline copy) is read again.
-        addEventListener('online', () => this.reloadSoon());
+        addEventListener('online', () => {
+          void client.wakeOffline();
+          this.reloadSoon();
+        });
         this.booted = true;
         if (this.session.principal) {
           await this.uploads.claim(this.session.principal);

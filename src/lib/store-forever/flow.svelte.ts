@@ -125,7 +125,8 @@ export class StoreForeverFlow {
         sent += r.item.size;
         chunks += r.item.chunkCount;
       } else {
-        sent += r.progress?.bytesSent ?? 0;
+        // After a reload there is no live progress yet: the chunks the canister confirmed say how far it got.
+        sent += r.progress?.bytesSent ?? Math.min(r.item.size, r.item.receivedChunks.length * r.item.chunkSize);
         chunks += r.progress?.chunksSent ?? r.item.receivedChunks.length;
         speed += r.progress?.speed ?? 0;
       }

@@ -35,8 +35,8 @@ export class Uploads {
       .sort((a, b) => b.createdAt - a.createdAt)
       .map((item) => ({ item, progress: this.progress[item.id], words: describeItem(item, this.progress[item.id]) })),
   );
-  /** Items still on their way (neither stored forever, saved to Web2 only, nor failed). */
-  readonly active: UploadRow[] = $derived(this.rows.filter((r) => r.item.state !== 'recorded' && r.item.state !== 'saved' && r.item.state !== 'failed'));
+  /** Items still on their way (neither stored forever, saved to Web2 only, waiting on the server's own retry, nor failed). */
+  readonly active: UploadRow[] = $derived(this.rows.filter((r) => r.item.state !== 'recorded' && r.item.state !== 'saved' && r.item.state !== 'failed' && r.words.tone !== 'web2'));
   readonly failed: UploadRow[] = $derived(this.rows.filter((r) => r.item.state === 'failed'));
   /** Overall percent of the bytes of the active items. */
   readonly percent: number = $derived.by(() => {

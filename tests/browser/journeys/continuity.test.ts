@@ -29,6 +29,12 @@ const seen = { name: 'Lighthouse.png', mimeType: 'image/png', buffer: png(80, 60
 const archive = { name: 'Family archive.zip', mimeType: 'application/zip', buffer: randomBytes(6 * MiB) };
 const serverOnly = { name: 'Only on the server.png', mimeType: 'image/png', buffer: png(72, 40, [170, 60, 120]) };
 
+/** The journeys' page, signed in as their user (again, if a journey before closed it). */
+async function journeyPage(): Promise<Page> {
+  if (page.isClosed()) ({ page } = await signInAs(suite.browser.context, suite.stack.origin, user));
+  return page;
+}
+
 /** Adds files with "Store forever now" set as asked; waits until the sheet says they were added. */
 async function add(p: Page, files: { name: string; mimeType: string; buffer: Buffer }[], storeNow: boolean): Promise<void> {
   await openAddSheet(p);
@@ -73,7 +79,7 @@ describe('interruptions', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
     const { cdp, registrations } = await serviceWorkerObserver(browser.context, stack.origin);
 
-    // An image whose thumbnail the library shows (and the service worker keeps), and a 6 MiB archive, both Web2 only.
+    // An image whose thumbnail the library shows (and the service worker keeps), and a 6 MiB archive (six chunks, four sent at a time), both Web2 only.
     await add(page, [seen, archive], false);
     for (const n of [seen.name, archive.name]) await card(page, n).and(page.locator('[data-status=web2]')).waitFor({ timeout: 120_000 });
     await card(page, seen.name).getByTestId('thumbnail').waitFor();
@@ -112,12 +118,12 @@ describe('interruptions', () => {
     expect(await card(page, seen.name).getByTestId('thumbnail').evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth > 0))).toBe(true);
     await look(page, 'j4', 'library-offline');
 
-    // The tab is closed, still offline; the browser stops the worker. Nothing was committed yet.
+    // The tab is closed, still offline: nothing was committed yet. Back online with no page open, the
+    // browser stops the worker (it may at any time), and the worker finishes on its Background Sync event.
     await page.close();
-    await cdp.send('ServiceWorker.stopAllWorkers');
     expect((await canisterUsage(stack, user)).assets).toBe(before.assets);
-    // Back online with no page open: the service worker finishes on its Background Sync event.
     await browser.context.setOffline(false);
+    await cdp.send('ServiceWorker.stopAllWorkers');
     expect(registrations).toHaveLength(1);
     await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: stack.origin, registrationId: registrations[0], tag: 'forever-upload', lastChance: false });
     await expect.poll(async () => (await canisterUsage(stack, user)).assets, { timeout: 120_000, interval: 250 }).toBe(before.assets + 1n);
@@ -133,10 +139,11 @@ describe('interruptions', () => {
     await panelRow(page, archive.name).getByText('Stored forever').waitFor();
     await look(page, 'j4', 'panel-after-closed-tab');
     await closeDialog(page);
-  }, 400_000);
+  }, 600_000);
 
   it('journey 5: a second browser with the same identity sees the same library and galleries, and stores forever a memory only the Web2 copy has', async () => {
     const { stack } = suite;
+    await journeyPage();
     // In the first browser: a Web2-only memory in a gallery, then this browser's queue is cleared.
     await add(page, [serverOnly], false);
     await card(page, serverOnly.name).and(page.locator('[data-status=web2]')).waitFor({ timeout: 120_000 });
@@ -209,6 +216,7 @@ describe('interruptions', () => {
 
   it('queue items added before sign-in belong to whoever signs in first, and never show for the next person', async () => {
     const { browser, stack } = suite;
+    await journeyPage();
     await page.getByRole('button', { name: 'Account' }).click();
     await page.getByRole('menuitem', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in with Internet Identity' }).waitFor();
@@ -255,6 +263,7 @@ describe('interruptions', () => {
 
   it('journey 9: with the blob store failing, an add says "Saved, will retry" (the server took it for its retry queue) and completes once the store recovers', async () => {
     const { stack } = suite;
+    await journeyPage();
     // CI runs as root, so permissions do not stop a write: the blob directory is replaced by a file.
     const blobs = join(stack.dataDir, 'blobs');
     const away = `${blobs}.away`;

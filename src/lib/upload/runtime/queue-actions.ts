@@ -5,6 +5,7 @@
 import { toVariant, type MemoryType as WireMemoryType } from '../../../../contract';
 import { StorageQuotaError, type StorageManagerLike } from '../adapters/browser-storage';
 import type { QueueStore } from '../adapters/queue-store';
+import { OFFLINE_CODES } from '../core/errors';
 import { transition } from '../core/machine';
 import type { ForeverCanister } from '../core/ports';
 import { serverSourcedItem } from '../core/queue-item';
@@ -160,6 +161,25 @@ export async function retryItem(store: QueueStore, id: string, now = Date.now())
     if (cur.state === 'waiting-retry') return { ...cur, nextRetryAt: now };
     return cur;
   });
+}
+
+/**
+ * Back online (a Background Sync event, the page's `online` event): items that
+ * were waiting only for the network are due now, not after the backoff they
+ * grew while offline. Returns how many.
+ */
+export async function wakeOffline(store: QueueStore, now = Date.now()): Promise<number> {
+  let woken = 0;
+  for (const item of await store.list()) {
+    if (item.state !== 'waiting-retry' || !OFFLINE_CODES.has(item.lastError?.code ?? '') || (item.nextRetryAt ?? 0) <= now) continue;
+    try {
+      await store.update(item.id, (cur) => (cur.state === 'waiting-retry' ? { ...cur, nextRetryAt: now } : cur));
+      woken++;
+    } catch {
+      // Removed meanwhile.
+    }
+  }
+  return woken;
 }
 
 /**
