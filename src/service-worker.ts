@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-// The service worker: precaches the app shell, drains the upload queue on
+// The service worker: precaches the app shell, caches thumbnails already seen, drains the upload queue on
 // Background Sync, when a page asks, and when it starts, and takes files other
 // apps share to Forever (Web Share Target: POST /share-target). It holds no
 // signed requests: each drain signs fresh calls with the delegation the auth
@@ -7,12 +7,15 @@
 import { build, files, version } from '$service-worker';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { StaleWhileRevalidate } from 'workbox-strategies';
+import { ExpirationPlugin } from 'workbox-expiration';
+import { THUMBNAIL_CACHE } from './lib/library/offline';
 import { createBrowserEngine } from './lib/upload/runtime/browser-engine';
 import { loadClientConfig } from './lib/upload/adapters/client-config';
 import type { ChannelMessage, DrainReport } from './lib/upload/core/events';
 import { Drainer, SYNC_TAG, UPLOAD_CHANNEL } from './lib/upload/runtime/drainer';
 import { inlineHasher, inlineThumbnailer } from './lib/upload/adapters/hasher';
-import { addFiles, addNote } from './lib/upload/runtime/queue-actions';
+import { addFiles, addNote, wakeOffline } from './lib/upload/runtime/queue-actions';
 import { QueueStore } from './lib/upload/adapters/queue-store';
 import type { SwRequest } from './lib/upload/runtime/sw-protocol';
 
@@ -27,6 +30,12 @@ precacheAndRoute([
 cleanupOutdatedCaches();
 // SPA: every app navigation gets the shell, except the server's and the IC's paths.
 registerRoute(new NavigationRoute(createHandlerBoundToURL('/index.html'), { denylist: [/^\/api\//, /^\/ii(\/|$)/, /^\/metrics/, /^\/healthz/] }));
+// Thumbnails already seen show offline and at once: served from the cache, refreshed behind (a thumbnail
+// never changes once made, at most 64 KiB each). Sign-out deletes the cache (the page does it).
+registerRoute(
+  ({ url, request }) => request.method === 'GET' && url.origin === sw.location.origin && /^\/api\/memories\/[^/]+\/thumbnail$/.test(url.pathname),
+  new StaleWhileRevalidate({ cacheName: THUMBNAIL_CACHE, plugins: [new ExpirationPlugin({ maxEntries: 5000, purgeOnQuotaError: true })] }),
+);
 
 const channel = new BroadcastChannel(UPLOAD_CHANNEL);
 const post = (msg: ChannelMessage) => channel.postMessage(msg);
@@ -72,7 +81,8 @@ sw.addEventListener('activate', (event) => {
 // SyncEvent is not in TypeScript's webworker lib.
 sw.addEventListener('sync' as keyof ServiceWorkerGlobalScopeEventMap, (event) => {
   const e = event as ExtendableEvent & { tag: string };
-  if (e.tag === SYNC_TAG) e.waitUntil(drainForSync());
+  // The browser fires it when it is online again: what waited only for the network goes now.
+  if (e.tag === SYNC_TAG) e.waitUntil(openStore().then((store) => wakeOffline(store)).then(drainForSync));
 });
 
 sw.addEventListener('message', (event) => {

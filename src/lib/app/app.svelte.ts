@@ -5,10 +5,11 @@ import { Galleries } from '../galleries/galleries.svelte';
 import { Library } from '../library/library.svelte';
 import { StoreForeverFlow } from '../store-forever/flow.svelte';
 import { Uploads } from '../uploads/uploads.svelte';
+import { clearOfflineCopies } from '../library/offline';
 
 class App {
   readonly session = new Session();
-  readonly uploads = new Uploads();
+  readonly uploads = new Uploads(() => this.session.principal);
   readonly library = new Library(this.uploads, () => this.session.principal);
   readonly galleries = new Galleries();
   readonly storeForever = new StoreForeverFlow(this.session, this.uploads, this.library);
@@ -29,8 +30,18 @@ class App {
         client.subscribe((m) => {
           if (m.type === 'state' && (m.item.state === 'saved' || m.item.state === 'recorded')) this.reloadSoon();
         });
+        // Back online: the library (perhaps the offline copy) is read again.
+        addEventListener('online', () => {
+          void client.wakeOffline();
+          this.reloadSoon();
+        });
         this.booted = true;
-        if (this.session.principal) void this.reload();
+        if (this.session.principal) {
+          await this.uploads.claim(this.session.principal);
+          void this.reload();
+          // A Store Forever run this tab had going before a reload: its modal follows it again.
+          void this.storeForever.resume(() => this.reload());
+        }
         // Items parked for sign-in continue once signed in.
       } catch (e) {
         this.bootError = e instanceof Error ? e.message : String(e);
@@ -57,12 +68,15 @@ class App {
 
   async signIn(): Promise<void> {
     await this.session.signIn();
+    if (this.session.principal) await this.uploads.claim(this.session.principal);
     await this.uploads.client?.drain();
     await this.reload();
   }
 
   async signOut(): Promise<void> {
     await this.session.signOut();
+    // The offline copies (list, thumbnails) are this person's: the next one on this browser must not find them.
+    await clearOfflineCopies().catch(() => undefined);
     this.library.clear();
     this.galleries.clear();
   }

@@ -7,10 +7,12 @@ import { ServerUnreachableError, type ServerApi } from '../api/server';
 import type { MemoryPresence, ServerFolder, ServerMemory } from '../api/types';
 import type { Uploads } from '../uploads/uploads.svelte';
 import { mergeLibrary, type LibraryMemory } from './merge';
+import { readSnapshot, saveSnapshot } from './offline';
 
 const PAGE = 1000;
 
-export type Source = 'server+icp' | 'icp-only' | 'server-only';
+/** `offline`: neither answered; the list is the last one the server gave (`savedAt`). */
+export type Source = 'server+icp' | 'icp-only' | 'server-only' | 'offline';
 
 export class Library {
   server: ServerMemory[] = $state.raw([]);
@@ -21,6 +23,8 @@ export class Library {
   loaded = $state(false);
   source: Source = $state('server+icp');
   error: string | null = $state(null);
+  /** When the offline list was saved. */
+  savedAt: number | null = $state(null);
   private generation = 0;
 
   private readonly uploads: Uploads;
@@ -59,6 +63,8 @@ export class Library {
         const page = await server.listMemories(PAGE, cursor);
         out.push(...page.memories);
         cursor = page.next_cursor;
+        // The first page is painted at once (newest first, the top of the grid); the rest follows.
+        if (cursor && out.length === page.memories.length && gen === this.generation && this.server.length === 0) this.server = out.slice();
       } while (cursor);
       const missing = out.filter((m) => m.presence === undefined).map((m) => m.id);
       const presence = missing.length ? await server.memoriesPresence(missing) : [];
@@ -72,10 +78,29 @@ export class Library {
     if (s.status === 'fulfilled') {
       this.server = s.value.out;
       this.presence = new Map(s.value.presence.map((p) => [p.memory_id, p]));
+      const who = this.owner();
+      // Kept for offline use after the list is on screen (writing 10,000 entries takes a moment).
+      if (who) {
+        const snap = { principal: who, at: Date.now(), server: s.value.out, presence: s.value.presence, folders: this.folders };
+        const save = () => void saveSnapshot(snap).catch(() => undefined);
+        if (typeof requestIdleCallback === 'function') requestIdleCallback(save, { timeout: 5000 });
+        else setTimeout(save, 0);
+      }
     }
     if (c.status === 'fulfilled') this.icp = c.value;
-    if (s.status === 'rejected' && c.status === 'rejected') this.error = `Neither the server nor the Internet Computer answered: ${reason(s.reason)}`;
-    else if (s.status === 'rejected') {
+    const who = this.owner();
+    this.savedAt = null;
+    if (s.status === 'rejected' && c.status === 'rejected') {
+      const snap = who ? await readSnapshot(who).catch(() => null) : null;
+      if (gen !== this.generation) return;
+      if (snap) {
+        this.server = snap.server;
+        this.presence = new Map(snap.presence.map((p) => [p.memory_id, p]));
+        this.folders = snap.folders;
+        this.source = 'offline';
+        this.savedAt = snap.at;
+      } else this.error = `Neither the server nor the Internet Computer answered: ${reason(s.reason)}`;
+    } else if (s.status === 'rejected') {
       this.source = 'icp-only';
       this.error = s.reason instanceof ServerUnreachableError || isServerDown(s.reason) ? null : reason(s.reason);
     } else if (c.status === 'rejected') {

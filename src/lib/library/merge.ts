@@ -116,7 +116,8 @@ export function mergeLibrary(input: {
     });
   }
   for (const item of input.queue) {
-    if (item.owner && input.owner && item.owner !== input.owner) continue;
+    // Another user's item on this browser is not in this library; one queued before sign-in is (it is claimed at sign-in).
+    if (item.owner !== null && item.owner !== input.owner) continue;
     // A copy of a file stored once shows as the memory that holds the bytes.
     if (item.state === 'recorded' && item.duplicateOf) continue;
     const existing = byId.get(item.id);

@@ -11,19 +11,32 @@ export interface UploadRow {
 
 export class Uploads {
   client: UploadClient | null = $state.raw(null);
+  /** Every item of this browser's queue, whoever queued it. */
   items: QueueItem[] = $state.raw([]);
   progress: Record<string, ProgressSnapshot> = $state.raw({});
   private refreshing: Promise<void> | null = null;
   private again = false;
+  private readonly owner: () => string | null;
+
+  /** `owner`: who is signed in; only their items (and those queued before sign-in, until claimed) are shown. */
+  constructor(owner: () => string | null = () => null) {
+    this.owner = owner;
+  }
+
+  /** The signed-in person's items: another user's queue on this browser is not theirs to see. */
+  readonly mine: QueueItem[] = $derived.by(() => {
+    const who = this.owner();
+    return who === null ? [] : this.items.filter((i) => i.owner === who || i.owner === null);
+  });
 
   readonly rows: UploadRow[] = $derived(
-    this.items
+    this.mine
       .slice()
       .sort((a, b) => b.createdAt - a.createdAt)
       .map((item) => ({ item, progress: this.progress[item.id], words: describeItem(item, this.progress[item.id]) })),
   );
-  /** Items still on their way (neither stored forever, saved to Web2 only, nor failed). */
-  readonly active: UploadRow[] = $derived(this.rows.filter((r) => r.item.state !== 'recorded' && r.item.state !== 'saved' && r.item.state !== 'failed'));
+  /** Items still on their way (neither stored forever, saved to Web2 only, waiting on the server's own retry, nor failed). */
+  readonly active: UploadRow[] = $derived(this.rows.filter((r) => r.item.state !== 'recorded' && r.item.state !== 'saved' && r.item.state !== 'failed' && r.words.tone !== 'web2'));
   readonly failed: UploadRow[] = $derived(this.rows.filter((r) => r.item.state === 'failed'));
   /** Overall percent of the bytes of the active items. */
   readonly percent: number = $derived.by(() => {
@@ -94,6 +107,12 @@ export class Uploads {
     const r = await this.need().storeForever(memories);
     await this.refresh();
     return r;
+  }
+
+  /** Items queued before sign-in become the signed-in person's. */
+  async claim(owner: string): Promise<void> {
+    const ids = await this.need().claimUnowned(owner);
+    if (ids.length) await this.refresh();
   }
 
   async retry(id: string): Promise<void> {

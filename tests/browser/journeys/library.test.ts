@@ -14,7 +14,7 @@ import { browserSuite } from '../support/browser-suite';
 import { npmStart } from '../support/npm-start';
 import { card, closeDialog, openAddSheet, openApp, signInWithPopup, waitStoredForever } from './support/app';
 import { pdf, png, unicodeName, videoBytes, wav } from './support/fixtures';
-import { look } from './support/look';
+import { inView, look, PHONE } from './support/look';
 
 const suite = browserSuite(npmStart, { browser: 'per-file' });
 const tmp = mkdtempSync(join(tmpdir(), 'forever-journey-'));
@@ -118,10 +118,13 @@ describe('the library', () => {
     truncateSync(big, MAX_FILE_BYTES + 1);
     const tooLongName = unicodeName(256);
 
+    // On the phone, where the sheet is taller than the screen, each refusal is in view when it appears.
+    await page.setViewportSize(PHONE);
     await openAddSheet(page);
     // A file over the limit goes by path (no test buffer is that large); names past 255 bytes cannot be file names on disk.
     await page.getByTestId('add-files').setInputFiles(big);
     await page.getByTestId('refused-item').getByText(`too-big.bin: the file is ${MAX_FILE_BYTES + 1} bytes, more than the ${MAX_FILE_BYTES} bytes (100 MiB) a memory can hold`).waitFor();
+    expect(await inView(page.getByTestId('refused'))).toBe(true);
     await page.getByTestId('add-files').setInputFiles([
       { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) },
       { name: tooLongName, mimeType: 'image/png', buffer: png(8, 8) },
@@ -133,6 +136,7 @@ describe('the library', () => {
       'empty.txt: the file is empty (0 bytes): there is nothing to store',
       `${tooLongName}: the file name is longer than 255 bytes (it has 256)`,
     ]);
+    expect(await inView(refused)).toBe(true);
     await look(page, 'j7', 'add-sheet-refusals');
 
     // A 600-byte title for one file.
@@ -140,7 +144,9 @@ describe('the library', () => {
     await page.getByLabel('Title (optional, for one file)').fill(title);
     await page.getByTestId('add-files').setInputFiles({ name: 'titled.png', mimeType: 'image/png', buffer: png(8, 8) });
     await page.getByText('titled.png: title is longer than 512 bytes (it has 600)').waitFor();
+    expect(await inView(refused)).toBe(true);
     await closeDialog(page);
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // Nothing that cannot succeed was queued: the queue holds the four of journey 1 and the one accepted here.
     await page.getByTestId('queue-indicator').click();

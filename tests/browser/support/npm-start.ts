@@ -13,10 +13,12 @@ import { createInterface } from 'node:readline';
 export interface StartedServer {
   origin: string;
   indexId: string;
+  /** The server's data directory (DATA_DIR: database, blobs, upload queue). */
   dataDir: string;
   close(): Promise<void>;
 }
 
+/** `env`: extra settings for the server (its queue's retries, say). */
 export async function npmStart(env: Record<string, string> = {}): Promise<StartedServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'forever-start-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {

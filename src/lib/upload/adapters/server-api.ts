@@ -37,6 +37,9 @@ export class ServerApi implements EdgeRecorder, Web2Api {
     return f(`${this.opts.baseUrl}${path}`, {
       method,
       credentials: 'same-origin',
+      // Never the HTTP cache: the blob copy is served immutable, but a copy that failed its hash check
+      // and was repaired on the server must be read again, and JSON answers are current state.
+      cache: 'no-store',
       headers: body === undefined ? {} : { 'content-type': raw ? body.type || 'application/octet-stream' : 'application/json' },
       body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });

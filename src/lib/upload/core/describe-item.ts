@@ -1,6 +1,6 @@
 // A queue item in plain words for the screens: a label, a tone for its badge,
 // a detail line and a percentage. Pure; never shows an internal state name.
-import { userMessage } from './errors';
+import { OFFLINE_CODES, userMessage } from './errors';
 import type { ClassifiedError, ProgressSnapshot, QueueItem } from './types';
 
 export type ItemTone = 'stored' | 'web2' | 'active' | 'waiting' | 'failed' | 'signin';
@@ -15,7 +15,6 @@ export interface ItemDescription {
 }
 
 /** Codes that mean "this device cannot reach the server or the IC right now". */
-const OFFLINE_CODES = new Set(['Network', 'Timeout', 'CircuitOpen']);
 
 /** The cause in the words of whoever refused (server `error.message`, canister `InvalidArgument` text), else one sentence per code. */
 export function failureReason(e: Pick<ClassifiedError, 'category' | 'code' | 'reason'>): string {

@@ -246,4 +246,7 @@ export class StepError extends Error {
  * retries storing its blob copy (Web2Pending). The promise is that such
  * an item is stored eventually: these waits never use up its attempts.
  */
+/** Waits for the network itself: retried at once when the browser is back online. */
+export const OFFLINE_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen']);
+
 export const WAIT_CODES: ReadonlySet<string> = new Set(['Network', 'Timeout', 'CircuitOpen', 'TooManyUploads', 'HasherUnavailable', 'WaitingForTwin', 'Web2Pending']);

@@ -5,6 +5,7 @@
 import { toVariant, type MemoryType as WireMemoryType } from '../../../../contract';
 import { StorageQuotaError, type StorageManagerLike } from '../adapters/browser-storage';
 import type { QueueStore } from '../adapters/queue-store';
+import { OFFLINE_CODES } from '../core/errors';
 import { transition } from '../core/machine';
 import type { ForeverCanister } from '../core/ports';
 import { serverSourcedItem } from '../core/queue-item';
@@ -148,12 +149,57 @@ export async function storeForever(store: QueueStore, memories: Web2Memory[]): P
 
 /** The user tries a failed item again (from the start of its journey), or a waiting one now. */
 export async function retryItem(store: QueueStore, id: string, now = Date.now()): Promise<void> {
-  if (!(await store.get(id))) return;
+  const found = await store.get(id);
+  if (!found) return;
+  if (found.state === 'failed' && found.source === 'server' && found.hasBytes) {
+    // Bytes read back from the server's copy that failed (a copy that did not match its hash): read them again.
+    await store.dropBytes(id, (cur) => ({ ...cur, state: 'queued', resumeAt: null, attempts: 0, waits: 0, nextRetryAt: null }));
+    return;
+  }
   await store.update(id, (cur) => {
     if (cur.state === 'failed') return { ...cur, state: 'queued', resumeAt: null, attempts: 0, waits: 0, nextRetryAt: null };
     if (cur.state === 'waiting-retry') return { ...cur, nextRetryAt: now };
     return cur;
   });
+}
+
+/**
+ * Back online (a Background Sync event, the page's `online` event): items that
+ * were waiting only for the network are due now, not after the backoff they
+ * grew while offline. Returns how many.
+ */
+export async function wakeOffline(store: QueueStore, now = Date.now()): Promise<number> {
+  let woken = 0;
+  for (const item of await store.list()) {
+    if (item.state !== 'waiting-retry' || !OFFLINE_CODES.has(item.lastError?.code ?? '') || (item.nextRetryAt ?? 0) <= now) continue;
+    try {
+      await store.update(item.id, (cur) => (cur.state === 'waiting-retry' ? { ...cur, nextRetryAt: now } : cur));
+      woken++;
+    } catch {
+      // Removed meanwhile.
+    }
+  }
+  return woken;
+}
+
+/**
+ * Items queued before anyone signed in (owner null: a share from another app
+ * while signed out) become the first signed-in person's: they added them on
+ * this browser. Claimed at sign-in, so a later user of the browser never
+ * sees them. Returns the ids claimed.
+ */
+export async function claimUnowned(store: QueueStore, owner: string): Promise<string[]> {
+  const claimed: string[] = [];
+  for (const item of await store.list()) {
+    if (item.owner !== null) continue;
+    try {
+      const next = await store.update(item.id, (cur) => (cur.owner === null ? { ...cur, owner } : cur));
+      if (next.owner === owner) claimed.push(item.id);
+    } catch {
+      // Removed meanwhile: nothing to claim.
+    }
+  }
+  return claimed;
 }
 
 /**

@@ -8,7 +8,7 @@ import { Workbox } from 'workbox-window';
 import { createBrowserEngine, storedSessions } from './browser-engine';
 import { toView } from './engine';
 import { grabPosterFrame } from './poster-frame';
-import { addFiles, addNote, cancelItem, retryItem, storeForever, type AddFilesInput, type AddFilesResult, type AddNoteInput, type Web2Memory } from './queue-actions';
+import { addFiles, addNote, cancelItem, claimUnowned, retryItem, wakeOffline, storeForever, type AddFilesInput, type AddFilesResult, type AddNoteInput, type Web2Memory } from './queue-actions';
 import { loadClientConfig, type ClientConfig } from '../adapters/client-config';
 import type { ChannelMessage } from '../core/events';
 import { Drainer, SYNC_TAG, UPLOAD_CHANNEL } from './drainer';
@@ -188,6 +188,18 @@ export class UploadClient {
     const item = await this.store.get(id);
     await this.store.remove(id);
     if (item) this.emit({ type: 'removed', id });
+  }
+
+  /** Back online: what waited only for the network goes now. */
+  async wakeOffline(): Promise<void> {
+    if ((await wakeOffline(this.store)) > 0) await this.drain();
+  }
+
+  /** Gives the items queued before sign-in to `owner` (see claimUnowned). */
+  async claimUnowned(owner: string): Promise<string[]> {
+    const ids = await claimUnowned(this.store, owner);
+    for (const id of ids) await this.announce(id);
+    return ids;
   }
 
   /** cancel_upload on the canister when the item has a session, then remove. Idempotent. */

@@ -4,7 +4,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 export const SHOTS_DIR = '.screenshots';
@@ -38,4 +38,23 @@ export async function look(page: Page, journey: string, name: string): Promise<v
     expect(await axeProblems(page), `${name} at ${size.width} px`).toEqual([]);
   }
   await page.setViewportSize(before);
+}
+
+/**
+ * Whether the element is wholly inside the viewport and not clipped by a
+ * scrolling ancestor (a dialog taller than the phone): what a person sees
+ * without scrolling.
+ */
+export async function inView(locator: Locator): Promise<boolean> {
+  return locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > innerHeight || r.left < 0 || r.right > innerWidth) return false;
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const s = getComputedStyle(p);
+      if (!/(auto|scroll|hidden)/.test(s.overflowY)) continue;
+      const b = p.getBoundingClientRect();
+      if (r.top < b.top || r.bottom > b.bottom) return false;
+    }
+    return true;
+  });
 }
