@@ -139,7 +139,7 @@ export const init = ({ IDL }) => {
   const ProofReceipt = IDL.Record({ 'principal' : IDL.Principal, 'expires_at' : IDL.Nat64 });
   const Usage = IDL.Record({ 'limit_bytes' : IDL.Nat64, 'used_bytes' : IDL.Nat64, 'assets' : IDL.Nat64, 'memories' : IDL.Nat64, 'galleries' : IDL.Nat64, 'active_uploads' : IDL.Nat32, 'max_active_uploads' : IDL.Nat32, 'reserved_bytes' : IDL.Nat64 });
   const Limits = IDL.Record({ 'default_quota_bytes' : IDL.Nat64, 'max_file_size' : IDL.Nat64, 'session_ttl_seconds' : IDL.Nat32, 'max_live_sessions' : IDL.Nat32, 'chunk_size' : IDL.Nat32 });
-  const Stats = IDL.Record({ 'sessions_freeing' : IDL.Nat64, 'assets' : IDL.Nat64, 'live_sessions' : IDL.Nat64, 'memories' : IDL.Nat64, 'galleries' : IDL.Nat64, 'principals' : IDL.Nat64, 'chunks' : IDL.Nat64, 'stored_bytes' : IDL.Nat64, 'session_records' : IDL.Nat64, 'pending_proofs' : IDL.Nat64 });
+  const Stats = IDL.Record({ 'stable_memory_bytes' : IDL.Nat64, 'chunk_space_bytes' : IDL.Nat64, 'sessions_freeing' : IDL.Nat64, 'assets' : IDL.Nat64, 'live_sessions' : IDL.Nat64, 'memories' : IDL.Nat64, 'galleries' : IDL.Nat64, 'principals' : IDL.Nat64, 'chunks' : IDL.Nat64, 'stored_bytes' : IDL.Nat64, 'session_records' : IDL.Nat64, 'pending_proofs' : IDL.Nat64 });
   const InvariantReport = IDL.Record({ 'ok' : IDL.Bool, 'violations' : IDL.Vec(IDL.Text), 'checked_chunks' : IDL.Nat64, 'checked_sessions' : IDL.Nat64, 'checked_principals' : IDL.Nat64 });
   const CallProfile = IDL.Record({ 'method' : IDL.Text, 'total' : IDL.Nat64, 'phases' : IDL.Vec(IDL.Record({ 'instructions' : IDL.Nat64, 'phase' : IDL.Text })) });
   const DeleteResult = IDL.Record({ 'deleted' : IDL.Bool, 'freed_bytes' : IDL.Nat64 });
