@@ -2,7 +2,8 @@
 // index (`index` in its init argument) serves only the principals the index
 // admitted (`admit_owner`, before `assign_bucket` answers; `evict_owner` at
 // the end of a move); every other caller of an owner-facing method gets
-// `WrongBucket` and changes nothing. A bucket installed without an index (the
+// `WrongBucket` and changes nothing; so does a presence verifier asking about
+// an owner not admitted here. A bucket installed without an index (the
 // standalone form) serves every caller as its own owner, as before.
 //
 // State (the `admission` map): key [0] holds the index principal's bytes;
@@ -41,6 +42,12 @@ export function setIndex(st: State, index: Principal): void {
 export function requireAdmitted(env: Env, st: State): void {
   if (indexOf(st) === undefined) return;
   if (!st.t.admission.has(admittedKey(env.caller.toUint8Array()))) throw wrongBucket();
+}
+
+/** Throws WrongBucket when this bucket has an index and `owner` (the subject of a verifier's question) was not admitted. */
+export function requireOwnerAdmitted(st: State, owner: Principal): void {
+  if (indexOf(st) === undefined) return;
+  if (!st.t.admission.has(admittedKey(owner.toUint8Array()))) throw wrongBucket();
 }
 
 /** The index or a controller only. */

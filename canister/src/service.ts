@@ -85,7 +85,16 @@ export class ForeverService {
   list_memories = (env: Env, cursor: [] | [string], limit: [] | [number]) => this.owner(env) && memories.list_memories(env, this.st, cursor, limit);
   get_memory_presence = (env: Env, id: string) => this.owner(env) && memories.get_memory_presence(env, this.st, id);
   get_memory_list_presence = (env: Env, ids: string[], cursor: [] | [string], limit: [] | [number]) => this.owner(env) && memories.get_memory_list_presence(env, this.st, ids, cursor, limit);
-  verify_presence = (env: Env, owner: Principal, ids: string[]) => memories.verify_presence(env, this.st, owner, ids);
+  /**
+   * The server asks about an owner: on a bucket with an index, an owner not
+   * admitted here is WrongBucket (not "absent", which would read as lost
+   * data). Checked after the caller's own check, so only verifiers learn it.
+   */
+  verify_presence = (env: Env, owner: Principal, ids: string[]) => {
+    const answer = memories.verify_presence(env, this.st, owner, ids);
+    admission.requireOwnerAdmitted(this.st, owner);
+    return answer;
+  };
   delete_memory = (env: Env, id: string) => this.owner(env) && memories.delete_memory(env, this.st, id);
   // Thumbnails
   set_thumbnail = (env: Env, id: string, bytes: Bytes) => this.owner(env) && thumbnails.set_thumbnail(env, this.st, id, bytes);

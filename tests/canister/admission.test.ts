@@ -7,6 +7,7 @@
 import { IDL } from '@dfinity/candid';
 import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foreverTypes } from '../../canister/src/candid';
 import { CANISTER_ERRORS } from '../../contract/errors';
 import { init as initFactory } from '../../src/declarations/forever/forever.did.js';
 import { err, type ForeverActor, ok } from './support/actor';
@@ -61,8 +62,10 @@ describe('a bucket installed with an index', () => {
     await f?.close();
   });
 
-  it('WrongBucket is a canister error every tier knows', () => {
+  it('WrongBucket is a canister error every tier knows: the contract names exactly the Candid Error cases', () => {
     expect(CANISTER_ERRORS).toContain('WrongBucket');
+    const cases = (foreverTypes(IDL).Error as unknown as { _fields: Array<[string, unknown]> })._fields.map(([name]) => name);
+    expect([...cases].sort()).toEqual([...CANISTER_ERRORS].sort());
   });
 
   it('refuses everyone until the index admits them', async () => {
@@ -111,6 +114,9 @@ describe('a bucket installed with an index', () => {
     expect(ok(await f.admin.get_presence_verifiers()).map((p) => p.toText())).toEqual([VERIFIER.toText()]);
     const presence = ok(await f.actor(VERIFIER).verify_presence(alice, [aliceMemory]));
     expect(presence[0]).toMatchObject({ asset_present: true });
+    // About an owner this bucket does not keep: WrongBucket (ask the index), not "absent"; a non-verifier learns nothing.
+    expect(err(await f.actor(VERIFIER).verify_presence(mallory, [aliceMemory]))).toEqual({ WrongBucket: null });
+    expect(err(await f.actor(mallory).verify_presence(mallory, [aliceMemory]))).toEqual({ Unauthorized: null });
   });
 
   it('evict_owner: only the index or a controller; idempotent; the data stays for a move to delete', async () => {
@@ -120,6 +126,7 @@ describe('a bucket installed with an index', () => {
     expect(ok(await f.actor(INDEX).evict_owner(alice))).toBeNull();
     expect(err(await f.actor(alice).get_memory(aliceMemory))).toEqual({ WrongBucket: null });
     expect(err(await f.actor(alice).put_chunk(aliceSession, 0, new Uint8Array(10)))).toEqual({ WrongBucket: null });
+    expect(err(await f.actor(VERIFIER).verify_presence(alice, [aliceMemory]))).toEqual({ WrongBucket: null });
     expect(ok(await f.admin.get_stats())).toEqual(stats);
     // Admitted again (a move back): the data is there.
     ok(await f.admin.admit_owner(alice));

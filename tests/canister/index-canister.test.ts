@@ -328,6 +328,21 @@ describe('forever_index places users in buckets it creates', () => {
     }
   });
 
+  it('a change of the presence verifiers reaches the existing buckets', async () => {
+    const second = principal(4344);
+    const r = await callIndex<{ Ok: null } | { Err: Err }>(ic, index, ADMIN, 'set_settings', [Settings], [
+      { capacity_users: 100, capacity_bytes: 1n << 40n, bucket_controllers: [ADMIN], bucket_cycles: 0n, presence_verifiers: [VERIFIER, second] },
+    ], UnitResult);
+    expect(r).toEqual({ Ok: null });
+    await ic.advanceTime(0);
+    for (const b of [assigned[0], assigned[3], bucketC]) {
+      expect(ok(await actorFor(ic, b, ADMIN).get_presence_verifiers()).map((p) => p.toText())).toEqual([VERIFIER.toText(), second.toText()]);
+    }
+    expect(ok(await setSettings(ic, index, { capacity_users: 100, capacity_bytes: 1n << 40n }))).toBeNull();
+    await ic.advanceTime(0);
+    expect(ok(await actorFor(ic, bucketC, ADMIN).get_presence_verifiers()).map((p) => p.toText())).toEqual([VERIFIER.toText()]);
+  });
+
   it('lookup_bucket answers the server (a presence verifier), the controllers and the principal itself; nobody else', async () => {
     const look = (caller: Principal, who: Principal) => callIndex<[Principal] | []>(ic, index, caller, 'lookup_bucket', [IDL.Principal], [who], IDL.Opt(IDL.Principal), true);
     expect((await look(VERIFIER, users[3])).map((p) => p.toText())).toEqual([assigned[3].toText()]);
@@ -399,5 +414,12 @@ describe('forever_index places users in buckets it creates', () => {
     // Time passing does not move a stopped rollout on.
     await ic.advanceTime(5000);
     expect([assigned[3], bucketC].map((b) => hex(ic.moduleHash(b)!))).toEqual(before.slice(1));
+    // A good module rolled out next reaches every bucket, the one that failed included.
+    const v3 = addMetadata(bucketWasm, 'forever:rollout', 'v3');
+    expect(await uploadModule(ic, index, v3)).toEqual({ Ok: null });
+    expect(await upgradeBuckets(ic, index, 2)).toMatchObject({ Ok: { state: { Running: null } } });
+    expect(await until(ic, index, (s) => !('Running' in s.state), 1000)).toMatchObject({ upgraded: 3, state: { Done: null } });
+    expect([assigned[0], assigned[3], bucketC].map((b) => hex(ic.moduleHash(b)!))).toEqual([hex(sha(v3)), hex(sha(v3)), hex(sha(v3))]);
+    expect(ok(await actorFor(ic, assigned[0], users[0]).get_usage()).memories).toBeGreaterThan(0n);
   });
 });

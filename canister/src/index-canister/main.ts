@@ -329,7 +329,10 @@ export default class {
       if (s.capacity_users < 1) throw new Refused({ InvalidArgument: 'capacity_users is at least 1' });
       if (s.presence_verifiers.length > 32) throw new Refused({ InvalidArgument: 'at most 32 presence verifiers' });
       if (s.presence_verifiers.some((p) => p.isAnonymous())) throw new Refused({ InvalidArgument: 'the anonymous principal cannot be a presence verifier' });
+      const before = settings().presence_verifiers.map((p) => p.toText()).join();
       saveSettings(s);
+      // Existing buckets learn new verifiers too (new ones get them in their init argument).
+      if (s.presence_verifiers.map((p) => p.toText()).join() !== before) setTimer(0, pushVerifiers);
       return { Ok: null };
     } catch (e) {
       if (e instanceof Refused) return { Err: e.error };
@@ -517,6 +520,31 @@ async function refreshBytes(): Promise<void> {
     }
   } finally {
     refreshing = false;
+  }
+}
+
+/**
+ * The presence verifiers setting, sent to every bucket (set_presence_verifiers;
+ * the index is their controller), 10 at a time. Best effort: a bucket that
+ * misses it (stopped) gets it with its next upgrade's init argument.
+ */
+async function pushVerifiers(): Promise<void> {
+  const verifiers = settings().presence_verifiers;
+  const ids = bucketRecords().map((b) => b.id);
+  for (let i = 0; i < ids.length; i += 10) {
+    await Promise.all(
+      ids.slice(i, i + 10).map(async (id) => {
+        try {
+          await call(Principal.fromText(id), 'set_presence_verifiers', {
+            paramIdlTypes: [IDL.Vec(IDL.Principal)],
+            returnIdlType: IDL.Variant({ Ok: IDL.Vec(IDL.Principal), Err: IDL.Reserved }),
+            args: [verifiers],
+          });
+        } catch {
+          // See above: the next upgrade carries the setting.
+        }
+      }),
+    );
   }
 }
 
