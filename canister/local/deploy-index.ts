@@ -69,6 +69,8 @@ export interface IndexDeployOptions {
   capacity: BucketCapacity;
   /** Principals every bucket accepts for `verify_presence` (the server's identity). */
   presenceVerifiers: Principal[];
+  /** The bucket module to hold, as installed (default: `forever` built, with its Candid embedded). */
+  bucketWasm?: Uint8Array;
   log?: (line: string) => void;
 }
 
@@ -136,7 +138,7 @@ export async function deployIndex(opts: IndexDeployOptions): Promise<IndexDeploy
   // Settings follow the configuration at every start (capacity may have changed).
   unit('set_settings', await update<Unit>(ic, indexId, controller, 'set_settings', [Settings], [settings], UnitResult));
 
-  const bucketWasm = await installableWasm(BUCKET_NAME);
+  const bucketWasm = opts.bucketWasm ?? (await installableWasm(BUCKET_NAME));
   const sha256 = createHash('sha256').update(bucketWasm).digest();
   const hex = sha256.toString('hex');
   const recorded = readRecorded(opts.dataDir);

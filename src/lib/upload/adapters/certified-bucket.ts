@@ -17,7 +17,14 @@ export class UncertifiedBucketError extends Error {
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** The bucket the certified tree names for `principal` (null: proven to have none). Throws UncertifiedBucketError otherwise. */
+/**
+ * The bucket the certified tree names for `principal`, or null when the tree
+ * shows none for it (proven absent, or not revealed). Null only leads the
+ * locator to `assign_bucket`, an update whose answer goes through consensus
+ * and which answers an assigned principal with its bucket, so a tree that
+ * hides the caller costs one update, never a wrong bucket. Throws
+ * UncertifiedBucketError when the certificate or the tree does not check out.
+ */
 export async function verifyCertifiedBucket(answer: {
   certificate: Uint8Array;
   tree: Uint8Array;
@@ -44,7 +51,6 @@ export async function verifyCertifiedBucket(answer: {
   }
   if (!equal(root, certified)) throw new UncertifiedBucketError("the tree's root hash is not the index's certified data");
   const found = lookup_path(['bucket', Principal.fromText(answer.principal).toUint8Array()], tree);
-  if (found.status === LookupPathStatus.Absent) return null;
-  if (found.status !== LookupPathStatus.Found) throw new UncertifiedBucketError('the tree does not reveal this principal');
+  if (found.status !== LookupPathStatus.Found) return null;
   return Principal.fromUint8Array(found.value).toText();
 }
