@@ -259,7 +259,9 @@ export class LocalICThread implements LocalICApi {
       const reject = callee === MANAGEMENT ? rejects.managementCanisterNotFound(key) : rejects.canisterNotFound(key);
       return answer({ kind: 'reject', reject });
     }
-    to.worker.postMessage({ peer: 'accept', from: m.from, call: m.call, replyTo } satisfies PeerMessage);
+    // The argument is this thread's copy (structured clone): move it on.
+    const arg = ownedBuffer(m.call.arg);
+    to.worker.postMessage({ peer: 'accept', from: m.from, call: m.call, replyTo } satisfies PeerMessage, arg ? [arg] : []);
   }
 
   /** The next free id of the range (what the in-thread runtime allocates). */

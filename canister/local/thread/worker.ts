@@ -79,7 +79,11 @@ const outcomeBuffers = (o: Outcome): ArrayBuffer[] => {
 };
 const peer = (message: PeerMessage, transfer: ArrayBuffer[] = []): void => post({ kind: 'peer', message }, transfer);
 const peers: Peers = {
-  send: (token, from, call) => peer({ peer: 'call', token, from, call }),
+  send: (token, from, call) => {
+    // The argument is the runtime's own copy out of Wasm memory: move it.
+    const arg = ownedBuffer(call.arg);
+    peer({ peer: 'call', token, from, call }, arg ? [arg] : []);
+  },
   reply: (replyTo, outcome) => peer({ peer: 'reply', replyTo: replyTo as ReplyTo, outcome }, outcomeBuffers(outcome)),
 };
 
