@@ -125,12 +125,20 @@ export interface Route<A> {
   create(bucket: string): Promise<A>;
 }
 
+/** What a routed actor adds to the service's methods. */
+export interface Routed<A> {
+  /** The bucket the last call went to (null before the first). */
+  bucketId(): string | null;
+  /** Runs `fn` on the bucket's own actor (for calls made below the actor, e.g. an already-encoded argument), with the same WrongBucket re-ask. */
+  withBucket<T>(fn: (actor: A) => Promise<T>): Promise<T>;
+}
+
 /**
  * An object with the service's methods, each calling the principal's bucket
  * (actors are made once per bucket). Plain object, not a Proxy: it must not
  * look like a promise when awaited.
  */
-export function routedActor<A extends object>(idlFactory: IDL.InterfaceFactory, route: Route<A>): A & { bucketId(): string | null } {
+export function routedActor<A extends object>(idlFactory: IDL.InterfaceFactory, route: Route<A>): A & Routed<A> {
   const actors = new Map<string, Promise<A>>();
   let current: string | null = null;
   const actorOf = (bucket: string): Promise<A> => {
@@ -142,18 +150,20 @@ export function routedActor<A extends object>(idlFactory: IDL.InterfaceFactory, 
     }
     return a;
   };
-  const call = async (method: string, args: unknown[]): Promise<unknown> => {
+  const withBucket = async <T>(fn: (actor: A) => Promise<T>): Promise<T> => {
     const bucket = await route.locate();
     current = bucket;
-    const first = await ((await actorOf(bucket)) as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args);
+    const first = await fn(await actorOf(bucket));
     if (!isWrongBucket(first)) return first;
     const next = await route.relocate(bucket);
     current = next;
-    return ((await actorOf(next)) as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args);
+    return fn(await actorOf(next));
   };
+  const call = (method: string, args: unknown[]): Promise<unknown> =>
+    withBucket((a) => (a as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args));
   const service = idlFactory({ IDL }) as IDL.ServiceClass;
-  const out: Record<string, unknown> = { bucketId: () => current };
+  const out: Record<string, unknown> = { bucketId: () => current, withBucket };
   for (const [name] of service._fields) out[name] = (...args: unknown[]) => call(name, args);
-  return out as A & { bucketId(): string | null };
+  return out as A & Routed<A>;
 }
 

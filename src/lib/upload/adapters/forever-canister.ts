@@ -9,6 +9,7 @@ import type { CanisterLimits, ForeverCanister, MemoryPresence, UploadSessionInfo
 import type { MemoryType } from '../core/types';
 import { fromHex, toHex } from '../../bytes';
 import { encodePutChunkArg } from './put-chunk-arg';
+import type { Routed } from './bucket-locator';
 import { callWithEncodedArg } from './raw-update';
 
 export type ForeverActor = ActorSubclass<_SERVICE>;
@@ -97,7 +98,11 @@ export function foreverCanister(actor: ForeverActor): ForeverCanister {
     },
     async putChunk(sessionId, index, bytes) {
       // The chunk is the message: its argument is encoded by hand (put-chunk-arg.ts), not by IDL.encode.
-      const r = ok(await callWithEncodedArg<Result_chunk>(actor, 'put_chunk', encodePutChunkArg(sessionId, index, bytes)));
+      const arg = encodePutChunkArg(sessionId, index, bytes);
+      const send = (a: ForeverActor) => callWithEncodedArg<Result_chunk>(a, 'put_chunk', arg);
+      // A bucket routed through the index (bucket-locator.ts) is not itself an agent actor: the call goes to its bucket's actor.
+      const routed = actor as ForeverActor & Partial<Routed<ForeverActor>>;
+      const r = ok(await (routed.withBucket ? routed.withBucket(send) : send(actor)));
       return { chunksReceived: r.chunks_received, bytesReceived: Number(r.bytes_received) };
     },
     async commitAsset(sessionId, sha256Hex) {
