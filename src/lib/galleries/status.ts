@@ -18,7 +18,7 @@ export function memoryBadge(status: BadgeStatus, percent: number | null, reason:
     case 'saving':
       return { label: 'Saving', tone: 'saving', tooltip: 'Being saved on the Forever server (Web2); Store Forever puts it on the Internet Computer' };
     case 'storing':
-      return { label: `${percent ?? 0}%`, tone: 'storing', tooltip: `Being stored on the Internet Computer: ${percent ?? 0}% done${reason ? ` (last problem: ${reason})` : ''}` };
+      return { label: `${percent ?? 0}%`, tone: 'storing', tooltip: `Being stored on the Internet Computer: ${percent ?? 0}% done${reason ? `; ${reason}` : ''}` };
     case 'failed':
       return { label: 'Failed', tone: 'failed', tooltip: `Storing failed: ${reason ?? 'unknown reason'}` };
   }

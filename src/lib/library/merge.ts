@@ -5,7 +5,7 @@
 import type { MemoryType } from '../../../contract';
 import type { IcMemory } from '../api/canister';
 import type { MemoryPresence, ServerMemory } from '../api/types';
-import type { ProgressSnapshot, QueueItem } from '../upload';
+import { describeItem, type ProgressSnapshot, type QueueItem } from '../upload';
 
 /** `saving`: on its way to the Forever server (Web2), not to the Internet Computer. */
 export type BadgeStatus = 'icp' | 'web2' | 'saving' | 'storing' | 'failed';
@@ -44,6 +44,14 @@ function queuePercent(item: QueueItem, p: ProgressSnapshot | undefined): number 
   if (item.state === 'committing' || item.state === 'verifying') return 99;
   if (p && p.totalBytes > 0) return Math.min(99, Math.floor((p.bytesSent / p.totalBytes) * 100));
   return item.chunkCount > 0 ? Math.min(99, Math.floor((item.receivedChunks.length / item.chunkCount) * 100)) : 0;
+}
+
+/** Why a queue item is not moving, in the queue's plain words: the real reason of a failure, or what it waits for. */
+export function queueReason(item: QueueItem): string | null {
+  if (item.state === 'failed') return item.lastError?.reason ?? item.lastError?.message ?? null;
+  if (item.state !== 'waiting-retry' && item.state !== 'needs-sign-in') return null;
+  const w = describeItem(item);
+  return w.detail ? `${w.label}: ${w.detail}` : w.label;
 }
 
 /** A queue item's badge: stored forever, Web2 only (also while it is being saved there), on its way to ICP, or failed. */
@@ -130,7 +138,7 @@ export function mergeLibrary(input: {
       } else if (status !== 'web2' && status !== 'saving' && !existing.onIcp) {
         existing.status = status;
         existing.percent = status === 'storing' ? queuePercent(item, p) : null;
-        existing.reason = item.lastError?.reason ?? item.lastError?.message ?? null;
+        existing.reason = queueReason(item);
       }
       existing.queued = item;
       if (!existing.folderId && item.folderId) existing.folderId = item.folderId;
@@ -149,7 +157,7 @@ export function mergeLibrary(input: {
       hasThumbnail: false,
       status,
       percent: status === 'storing' ? queuePercent(item, p) : null,
-      reason: item.lastError?.reason ?? item.lastError?.message ?? null,
+      reason: queueReason(item),
       onServer: false,
       onIcp: status === 'icp',
       icp: null,

@@ -98,7 +98,7 @@ describe('interruptions', () => {
     await modal.getByTestId('store-offline').waitFor({ timeout: 60_000 });
     expect(await modal.getByTestId('store-offline').textContent()).toContain('You are offline. 0 of 1 done; storing goes on by itself when the connection is back');
     expect(await modal.locator('.per li').textContent()).toContain('Offline — will continue');
-    await look(page, 'j4', 'modal-offline');
+    await look(page, 'j4', 'modal-offline', { dark: true });
 
     // A reload while offline: the app shell comes from the service worker, the modal follows the run again.
     await page.reload();
@@ -109,14 +109,14 @@ describe('interruptions', () => {
     await modal.waitFor({ state: 'detached' });
     await openPanel(page);
     await panelRow(page, archive.name).getByText('Offline — will continue').waitFor();
-    await look(page, 'j4', 'panel-offline');
+    await look(page, 'j4', 'panel-offline', { dark: true });
     await closeDialog(page);
     // The library as last seen, with the thumbnail already seen (cached by the service worker).
     await page.getByRole('link', { name: 'Library' }).click();
     await page.getByTestId('offline-library').waitFor();
     await card(page, seen.name).getByTestId('thumbnail').waitFor();
     expect(await card(page, seen.name).getByTestId('thumbnail').evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth > 0))).toBe(true);
-    await look(page, 'j4', 'library-offline');
+    await look(page, 'j4', 'library-offline', { dark: true });
 
     // The tab is closed, still offline: nothing was committed yet. Back online with no page open, the
     // browser stops the worker (it may at any time), and the worker finishes on its Background Sync event.
@@ -192,7 +192,7 @@ describe('interruptions', () => {
       await p2.locator('[data-testid=store-modal][data-step=error]').waitFor({ timeout: 120_000 });
       expect(await modal.getByTestId('store-errors').textContent()).toContain("the server's copy of this file does not match its recorded SHA-256, so nothing was stored on the Internet Computer");
       expect(await canisterUsage(stack, user)).toMatchObject({ memories: before.memories, assets: before.assets, active_uploads: 0 });
-      await look(p2, 'j5', 'modal-copy-mismatch');
+      await look(p2, 'j5', 'modal-copy-mismatch', { dark: true });
 
       // The copy is right again: Retry reads it again, and it is stored and verifies.
       writeFileSync(blobFile, serverOnly.buffer);
@@ -243,7 +243,7 @@ describe('interruptions', () => {
     await waitStoredForever(first.page, ['Shared while signed out.png']);
     await openPanel(first.page);
     await panelRow(first.page, 'Shared while signed out.png').getByText('Stored forever').waitFor();
-    await look(first.page, 'owners', 'panel-first-to-sign-in');
+    await look(first.page, 'owners', 'panel-first-to-sign-in', { dark: true });
     await closeDialog(first.page);
     expect(await serverCount(first.page, 'Shared while signed out.png')).toBe(1);
     await first.page.getByRole('button', { name: 'Account' }).click();
@@ -276,7 +276,7 @@ describe('interruptions', () => {
       const row = panelRow(page, stormy.name);
       await row.getByText('Saved, will retry').waitFor({ timeout: 120_000 });
       expect(await row.getByTestId('upload-detail').textContent()).toBe('the server keeps a copy and retries storing it on its own');
-      await look(page, 'j9', 'panel-saved-will-retry');
+      await look(page, 'j9', 'panel-saved-will-retry', { dark: true });
       await closeDialog(page);
       // The library lists it already, as Web2 (the server has it), and says why it waits.
       await card(page, stormy.name).and(page.locator('[data-status=web2]')).waitFor();

@@ -1,6 +1,7 @@
 // What every journey checks on every screen it reaches: a screenshot at the
-// desktop and the phone size (to .screenshots/, gitignored), no horizontal
-// scrolling at either width, and no serious or critical axe-core violation.
+// desktop and the phone size (to .screenshots/, gitignored; when asked, the
+// phone in the dark theme too), no horizontal scrolling at either width, and
+// no serious or critical axe-core violation.
 import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,18 +26,21 @@ export async function axeProblems(page: Page): Promise<string[]> {
  * Screenshots `name` at both sizes and checks layout and accessibility at
  * each; leaves the page at the size it found it.
  */
-export async function look(page: Page, journey: string, name: string): Promise<void> {
+export async function look(page: Page, journey: string, name: string, opts: { dark?: boolean } = {}): Promise<void> {
   const dir = join(SHOTS_DIR, journey);
   mkdirSync(dir, { recursive: true });
   const before = page.viewportSize() ?? DESKTOP;
-  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+  const passes = [['desktop', DESKTOP, 'light'], ['phone', PHONE, 'light'], ...(opts.dark ? ([['phone-dark', PHONE, 'dark']] as const) : [])] as const;
+  for (const [label, size, scheme] of passes) {
     await page.setViewportSize(size);
+    await page.emulateMedia({ colorScheme: scheme });
     // Layout settles in the next frames (the grid measures its width).
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     await page.screenshot({ path: join(dir, `${name}-${label}.png`) });
     expect(await sidewaysOverflow(page), `${name} scrolls sideways at ${size.width} px`).toBe(0);
-    expect(await axeProblems(page), `${name} at ${size.width} px`).toEqual([]);
+    expect(await axeProblems(page), `${name} at ${size.width} px (${scheme})`).toEqual([]);
   }
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize(before);
 }
 
