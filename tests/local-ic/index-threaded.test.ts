@@ -23,6 +23,7 @@ const Settings = IDL.Record({
   capacity_bytes: IDL.Nat64,
   bucket_controllers: IDL.Vec(IDL.Principal),
   bucket_cycles: IDL.Nat,
+  presence_verifiers: IDL.Vec(IDL.Principal),
 });
 const IndexError = IDL.Variant({
   Unauthorized: IDL.Null,
@@ -30,6 +31,7 @@ const IndexError = IDL.Variant({
   NoBucketModule: IDL.Null,
   Busy: IDL.Null,
   CreateFailed: IDL.Text,
+  AdmitFailed: IDL.Text,
 });
 const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
 const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
@@ -49,7 +51,7 @@ describe('forever_index creating buckets on other workers', () => {
   beforeAll(async () => {
     ic = await LocalIC.create({ thread: 'worker', workers: 2, clock: 'manual', log: () => undefined });
     index = await ic.createCanister({ controllers: [ADMIN] });
-    const settings = { capacity_users: 3, capacity_bytes: 1n << 40n, bucket_controllers: [ADMIN], bucket_cycles: 0n };
+    const settings = { capacity_users: 3, capacity_bytes: 1n << 40n, bucket_controllers: [ADMIN], bucket_cycles: 0n, presence_verifiers: [] };
     await ic.installCode(index, new Uint8Array(readFileSync(buildCanister('forever_index'))), {
       mode: 'install',
       arg: new Uint8Array(IDL.encode([IDL.Opt(Settings)], [[settings]])),

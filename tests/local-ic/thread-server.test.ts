@@ -1,6 +1,6 @@
 // `npm start` (server/main.ts under tsx, as a child process) runs the local
 // IC on a worker thread: while a long canister call is in flight (a
-// full-size `put_chunk` of `forever`, most of a second of Wasm hashing), the
+// full-size `put_chunk` of a bucket, the longest message the product sends), the
 // same process answers /healthz, and the IC interface reports the call as
 // still processing after that; then the call completes. Event order is
 // asserted, not timings.
@@ -13,7 +13,7 @@
 // message and the same race run on the calling thread comes out the other way.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +23,7 @@ import { Ed25519KeyIdentity } from '@dfinity/identity';
 import { Principal } from '@dfinity/principal';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { idlFactory, type _SERVICE } from '../../src/declarations/forever/index.js';
+import { userBucket } from '../browser/support/user-bucket.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dataDir = mkdtempSync(path.join(tmpdir(), 'forever-thread-start-'));
@@ -68,8 +69,10 @@ async function requestStatus(agent: HttpAgent, canisterId: Principal, requestId:
 }
 
 it('/healthz answers while a long put_chunk executes, which then completes', async () => {
-  const canisterId = Principal.fromText(JSON.parse(readFileSync(path.join(dataDir, 'canister_ids.json'), 'utf8')).forever.local as string);
-  const agent = await HttpAgent.create({ host: url, identity: Ed25519KeyIdentity.generate(), shouldFetchRootKey: true });
+  const identity = Ed25519KeyIdentity.generate();
+  // The user's bucket, found through the index as the app finds it.
+  const canisterId = Principal.fromText(await userBucket(url, identity));
+  const agent = await HttpAgent.create({ host: url, identity, shouldFetchRootKey: true });
   const forever: ActorSubclass<_SERVICE> = Actor.createActor<_SERVICE>(idlFactory, { agent, canisterId });
 
   const { chunk_size } = await forever.get_limits();
