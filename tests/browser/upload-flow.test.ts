@@ -104,7 +104,8 @@ describe('uploads in Chromium', () => {
     const { page, user, mode } = await signedInPage('?sw=0');
     expect(mode).toBe('page');
     await pickFile(page, 'reload.bin', randomBytes(6 * MiB));
-    await page.waitForSelector('[data-testid=item][data-state=uploading]:not([data-chunks-sent="0"])');
+    // Hashing, the bucket lookup and the first chunk come first: on a loaded machine that outlasts Playwright's default 30 s.
+    await page.waitForSelector('[data-testid=item][data-state=uploading]:not([data-chunks-sent="0"])', { timeout: 120_000 });
     await page.reload();
     await page.waitForSelector('body[data-ready]');
     await waitForState(page, 'recorded');
