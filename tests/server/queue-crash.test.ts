@@ -145,6 +145,9 @@ describe.each(ENGINES)('queue survives SIGKILL during draining on %s', (engine) 
     const healthy = await startChild({ ...base, mode: 'ok', queueEnabled: true });
     children.push(healthy);
     await until('all items stored', async () => ((await statusCounts()).stored ?? 0) === ITEMS);
+    // A row is marked stored, then its queue file removed: wait for the last removal before the kill
+    // (a kill in between leaves a file that the next start's sweep removes).
+    await until('queue files removed', async () => fs.readdirSync(path.join(tdb.dataDir, 'queue')).length === 0);
     await kill(healthy);
 
     // Every blob exactly once, with the right bytes; nothing left behind.
