@@ -16,6 +16,7 @@ import type { Principal } from '@dfinity/principal';
 import { writeFileDurable } from './durable-file.js';
 import { deployCanister, installableWasm, type DeployAction } from './deploy.js';
 import type { LocalIC } from './index.js';
+import { Settings, IndexError, UnitResult, BucketInfo } from './index-idl.js';
 
 export const INDEX_NAME = 'forever_index';
 export const BUCKET_NAME = 'forever';
@@ -32,23 +33,6 @@ export interface BucketCapacity {
 /** Generous defaults: one bucket holds many users; a test sets BUCKET_CAPACITY_USERS=1 to see a second one. */
 export const DEFAULT_BUCKET_CAPACITY: BucketCapacity = { users: 10_000, bytes: 300n * 1024n ** 3n };
 
-const Settings = IDL.Record({
-  capacity_users: IDL.Nat32,
-  capacity_bytes: IDL.Nat64,
-  bucket_controllers: IDL.Vec(IDL.Principal),
-  bucket_cycles: IDL.Nat,
-  presence_verifiers: IDL.Vec(IDL.Principal),
-});
-const IndexError = IDL.Variant({
-  Unauthorized: IDL.Null,
-  InvalidArgument: IDL.Text,
-  NoBucketModule: IDL.Null,
-  Busy: IDL.Null,
-  CreateFailed: IDL.Text,
-  AdmitFailed: IDL.Text,
-});
-const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
-const BucketInfo = IDL.Record({ id: IDL.Principal, users: IDL.Nat32, bytes: IDL.Nat64 });
 const UpgradeStatus = IDL.Record({
   total: IDL.Nat32,
   batch_size: IDL.Nat32,

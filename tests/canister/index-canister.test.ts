@@ -24,6 +24,7 @@ import { serveApp } from '../http/support/serve';
 import { init as initFactory } from '../../src/declarations/forever/forever.did.js';
 import { actorFor, ok } from './support/actor';
 import { ADMIN, foreverWasm, metadata, newId, principal, seededBytes, storeFile } from './support/forever';
+import { Settings, IndexError, UnitResult, PrincipalResult, BucketInfo, CertifiedBucket } from '../../canister/local/index-idl.js';
 
 const MiB = 1024 * 1024;
 /** The server's identity, passed by the index to every bucket it creates. */
@@ -31,24 +32,6 @@ const VERIFIER = principal(4343);
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-const Settings = IDL.Record({
-  capacity_users: IDL.Nat32,
-  capacity_bytes: IDL.Nat64,
-  bucket_controllers: IDL.Vec(IDL.Principal),
-  bucket_cycles: IDL.Nat,
-  presence_verifiers: IDL.Vec(IDL.Principal),
-});
-const IndexError = IDL.Variant({
-  Unauthorized: IDL.Null,
-  InvalidArgument: IDL.Text,
-  NoBucketModule: IDL.Null,
-  Busy: IDL.Null,
-  CreateFailed: IDL.Text,
-  AdmitFailed: IDL.Text,
-});
-const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
-const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
-const BucketInfo = IDL.Record({ id: IDL.Principal, users: IDL.Nat32, bytes: IDL.Nat64 });
 
 type Err = Record<string, unknown>;
 
@@ -83,7 +66,6 @@ async function uploadModule(ic: LocalIC, index: Principal, wasm: Uint8Array, cal
 const assign = (ic: LocalIC, index: Principal, user: Principal) =>
   callIndex<{ Ok: Principal } | { Err: Err }>(ic, index, user, 'assign_bucket', [], [], PrincipalResult);
 
-const CertifiedBucket = IDL.Record({ bucket: IDL.Opt(IDL.Principal), certificate: IDL.Vec(IDL.Nat8), tree: IDL.Vec(IDL.Nat8) });
 const UpgradeStatus = IDL.Record({
   module_sha256: IDL.Vec(IDL.Nat8),
   batch_size: IDL.Nat32,

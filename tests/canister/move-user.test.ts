@@ -22,24 +22,8 @@ import { InThreadLocalIC } from '../../canister/local/index';
 import { buildCanister } from '../../canister/scripts/build';
 import { actorFor, blob, err, ok, type ForeverActor } from './support/actor';
 import { ADMIN, foreverWasm, metadata, MiB, newId, principal, seededBytes, sha256, storeFile } from './support/forever';
+import { Settings, IndexError, UnitResult, PrincipalResult, CertifiedBucket } from '../../canister/local/index-idl.js';
 
-const Settings = IDL.Record({
-  capacity_users: IDL.Nat32,
-  capacity_bytes: IDL.Nat64,
-  bucket_controllers: IDL.Vec(IDL.Principal),
-  bucket_cycles: IDL.Nat,
-  presence_verifiers: IDL.Vec(IDL.Principal),
-});
-const IndexError = IDL.Variant({
-  Unauthorized: IDL.Null,
-  InvalidArgument: IDL.Text,
-  NoBucketModule: IDL.Null,
-  Busy: IDL.Null,
-  CreateFailed: IDL.Text,
-  AdmitFailed: IDL.Text,
-});
-const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
-const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
 const MoveStatus = IDL.Record({
   principal: IDL.Principal,
   source: IDL.Principal,
@@ -51,7 +35,6 @@ const MoveStatus = IDL.Record({
 });
 type MoveStatus = { principal: Principal; source: Principal; target: Principal; step: string; cursor: number; done: boolean; last_error: [] | [string] };
 const MoveResult = IDL.Variant({ Ok: MoveStatus, Err: IndexError });
-const CertifiedBucket = IDL.Record({ bucket: IDL.Opt(IDL.Principal), certificate: IDL.Vec(IDL.Nat8), tree: IDL.Vec(IDL.Nat8) });
 
 type IC = InThreadLocalIC;
 

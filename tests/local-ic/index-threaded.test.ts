@@ -14,27 +14,11 @@ import { CANISTER_RANGE_START, canisterIdFromIndex, LocalIC } from '../../canist
 import { buildCanister } from '../../canister/scripts/build.js';
 import { actorFor, ok } from '../canister/support/actor.js';
 import { ADMIN, foreverWasm, metadata, newId, principal } from '../canister/support/forever.js';
+import { PrincipalResult, Settings, UnitResult } from '../../canister/local/index-idl.js';
 
 const MiB = 1024 * 1024;
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 
-const Settings = IDL.Record({
-  capacity_users: IDL.Nat32,
-  capacity_bytes: IDL.Nat64,
-  bucket_controllers: IDL.Vec(IDL.Principal),
-  bucket_cycles: IDL.Nat,
-  presence_verifiers: IDL.Vec(IDL.Principal),
-});
-const IndexError = IDL.Variant({
-  Unauthorized: IDL.Null,
-  InvalidArgument: IDL.Text,
-  NoBucketModule: IDL.Null,
-  Busy: IDL.Null,
-  CreateFailed: IDL.Text,
-  AdmitFailed: IDL.Text,
-});
-const UnitResult = IDL.Variant({ Ok: IDL.Null, Err: IndexError });
-const PrincipalResult = IDL.Variant({ Ok: IDL.Principal, Err: IndexError });
 
 async function call<T>(ic: LocalIC, id: Principal, caller: Principal, method: string, types: IDL.Type[], args: unknown[], ret: IDL.Type): Promise<T> {
   const r = await ic.update(id, method, new Uint8Array(IDL.encode(types, args)), { caller });
